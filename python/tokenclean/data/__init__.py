@@ -1,0 +1,1 @@
+"""Data files shipped with tokenclean (see ATTRIBUTION.md); load them with tokenclean.datasets."""

@@ -1,0 +1,189 @@
+//! The confident joint: for every token, the class it confidently belongs to, counted against
+//! its given label; and the calibration that rescales those counts to the label counts.
+
+use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
+use crate::ragged::Probs;
+use crate::thresholds::SLACK;
+
+/// Counted with a confident guess different from the given label.
+pub const OFF_DIAGONAL: u8 = 1;
+/// The given label wins the argmax once `1e-6` is added to its probability: never an issue.
+pub const NEAR_LABEL: u8 = 2;
+/// The plain argmax differs from the given label.
+pub const PREDICTED_NEQ_GIVEN: u8 = 4;
+
+/// What one pass over the tokens learns.
+#[derive(Clone, Debug)]
+pub struct Scan {
+    /// K×K counts, row = given label, column = confident guess (diagonal not yet clipped).
+    pub joint: Vec<i64>,
+    /// Per-token bit flags ([`OFF_DIAGONAL`], [`NEAR_LABEL`], [`PREDICTED_NEQ_GIVEN`]).
+    pub flags: Vec<u8>,
+}
+
+/// Index of the first maximum, as `np.argmax`.
+#[inline]
+pub fn argmax<T: Float>(row: &[T]) -> usize {
+    let mut best = 0;
+    let mut top = row[0];
+    for (j, &v) in row.iter().enumerate().skip(1) {
+        if v > top {
+            top = v;
+            best = j;
+        }
+    }
+    best
+}
+
+/// Whether the given label becomes the argmax once `1e-6` (in the dtype) is added to it.
+#[inline]
+pub fn label_wins_with_slack<T: Float>(row: &[T], label: usize) -> bool {
+    let bumped = row[label] + T::from_f64(SLACK);
+    row[..label].iter().all(|&v| v < bumped) && row[label + 1..].iter().all(|&v| v <= bumped)
+}
+
+/// One pass: confident guesses against `cuts` (see [`crate::thresholds::Thresholds::cuts`]),
+/// the joint counts and the per-token flags.
+pub fn scan<T: Float>(labels: &[u32], probs: &Probs, cuts: &[f64]) -> Scan {
+    let k = probs.num_classes();
+    let mut joint = vec![0i64; k * k];
+    let mut flags = vec![0u8; labels.len()];
+    probs.for_each_row::<T>(|f, row| {
+        let label = labels[f] as usize;
+        let mut confident = 0usize;
+        let mut first_confident = 0usize;
+        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+            if v.to_f64() >= cut {
+                if confident == 0 {
+                    first_confident = j;
+                }
+                confident += 1;
+            }
+        }
+        let top = argmax(row);
+        let mut flag = 0u8;
+        if confident > 0 {
+            let guess = if confident > 1 { top } else { first_confident };
+            joint[label * k + guess] += 1;
+            if guess != label {
+                flag |= OFF_DIAGONAL;
+            }
+        }
+        if top != label {
+            flag |= PREDICTED_NEQ_GIVEN;
+        }
+        if label_wins_with_slack(row, label) {
+            flag |= NEAR_LABEL;
+        }
+        flags[f] = flag;
+    });
+    Scan { joint, flags }
+}
+
+/// Sets every diagonal entry below 1 to 1.
+pub fn clip_diagonal(joint: &mut [i64], k: usize) {
+    for i in 0..k {
+        joint[i * k + i] = joint[i * k + i].max(1);
+    }
+}
+
+/// Rescales each row to its label count and the whole matrix to N, then rounds every row to
+/// integers that keep its total. float64 throughout, in cleanlab's order of operations.
+pub fn calibrate(joint: &[i64], label_counts: &[usize], k: usize) -> Vec<i64> {
+    let mut scaled = vec![0.0f64; k * k];
+    for i in 0..k {
+        let rowsum = joint[i * k..(i + 1) * k].iter().sum::<i64>() as f64;
+        let rowsum = rowsum.max(1e-100);
+        for j in 0..k {
+            scaled[i * k + j] = joint[i * k + j] as f64 / rowsum * label_counts[i] as f64;
+        }
+    }
+    // cleanlab sums a transposed view, which numpy reduces in memory order: column-major here.
+    let column_major: Vec<f64> = (0..k * k).map(|m| scaled[(m % k) * k + m / k]).collect();
+    let total = pairwise_sum(&column_major).max(1e-100);
+    let n = label_counts.iter().sum::<usize>() as f64;
+    let mut out = Vec::with_capacity(k * k);
+    for i in 0..k {
+        let row: Vec<f64> = scaled[i * k..(i + 1) * k]
+            .iter()
+            .map(|&x| x / total * n)
+            .collect();
+        out.extend(round_preserving_sum(&row));
+    }
+    out
+}
+
+/// Rounds half to even, then moves units onto the entries rounded furthest from their value
+/// until the rounded total equals the rounded float total. Among equal remainders the later
+/// index gains a unit first and the earlier one loses it first (cleanlab walks a stable
+/// argsort backwards when adding).
+pub fn round_preserving_sum(floats: &[f64]) -> Vec<i64> {
+    let mut ints: Vec<f64> = floats.iter().map(|&x| round_half_even(x)).collect();
+    let target = round_half_even(pairwise_sum(floats));
+    let mut total = round_half_even(pairwise_sum(&ints));
+    // NaN totals compare false and end the loop, as in cleanlab.
+    while (total - target).abs() > 1e-6 {
+        let diff = round_half_even(target - total);
+        let step = if diff < 0.0 { -1.0 } else { 1.0 };
+        let changes = (diff.abs() as usize).min(floats.len());
+        let remainders: Vec<f64> = floats.iter().zip(&ints).map(|(f, i)| f - i).collect();
+        let mut order: Vec<usize> = (0..floats.len()).collect();
+        order.sort_by(|&a, &b| cmp_f64(remainders[a], remainders[b]));
+        if step > 0.0 {
+            order.reverse();
+        }
+        for &i in order.iter().take(changes) {
+            ints[i] += step;
+        }
+        let new_total = round_half_even(pairwise_sum(&ints));
+        if new_total == total {
+            break; // no progress possible (changes == 0)
+        }
+        total = new_total;
+    }
+    ints.iter()
+        .map(|&x| crate::float::truncate_like_numpy(x))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn rounding_ties_follow_the_reversed_stable_order() {
+        assert_eq!(round_preserving_sum(&[0.5, 0.5, 0.5, 0.5]), vec![0, 0, 1, 1]);
+        assert_eq!(round_preserving_sum(&[1.5, 1.5, 0.0]), vec![1, 2, 0]);
+        assert_eq!(round_preserving_sum(&[2.4, 2.4, 2.4]), vec![2, 2, 3]);
+    }
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        assert_eq!(argmax(&[0.2f32, 0.4, 0.4]), 1);
+        assert!(label_wins_with_slack(&[0.4f64, 0.4], 1));
+        assert!(label_wins_with_slack(&[0.4f64, 0.4], 0));
+        assert!(!label_wins_with_slack(&[0.3f64, 0.7], 0));
+    }
+
+    #[test]
+    fn scan_counts_guesses_and_flags() {
+        let p = array![[0.9f64, 0.1], [0.2, 0.8], [0.95, 0.05]];
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let labels = [0, 1, 1];
+        let t = crate::thresholds::confident_thresholds::<f64>(&labels, &probs);
+        let s = scan::<f64>(&labels, &probs, &t.cuts());
+        // class-1 threshold is (0.8 + 0.05) / 2: token 2 is confidently class 0
+        assert_eq!(s.joint, vec![1, 0, 1, 1]);
+        assert_eq!(s.flags[2], OFF_DIAGONAL | PREDICTED_NEQ_GIVEN);
+        assert_eq!(s.flags[0], NEAR_LABEL);
+    }
+
+    #[test]
+    fn calibration_keeps_row_totals() {
+        let cj = [3, 1, 0, 2];
+        let out = calibrate(&cj, &[5, 3], 2);
+        assert_eq!(out.iter().sum::<i64>(), 8);
+        assert_eq!(out[0] + out[1], 5);
+    }
+}

@@ -1,0 +1,201 @@
+//! How many tokens to prune per (given, true) class pair, and which ones.
+
+use crate::error::{Error, Result};
+use crate::float::{pairwise_sum, truncate_like_numpy, Float};
+use crate::joint::round_preserving_sum;
+use crate::ragged::Probs;
+use crate::rank::{Keyed, Smallest};
+
+/// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
+/// K×K, float64). Entry `[j * k + c]` of the result is how many tokens labelled `c` to prune
+/// as belonging to `j`; the diagonal is how many to keep.
+pub fn prune_count_matrix(
+    cj: &[f64],
+    k: usize,
+    min_examples: f64,
+    frac_noise: f64,
+) -> Vec<i64> {
+    // m = cj.T: m[i][j] = cj[j][i]; column j holds the tokens labelled j.
+    let m = |i: usize, j: usize| cj[j * k + i];
+    let mut out = vec![0.0f64; k * k];
+    for j in 0..k {
+        let diag = m(j, j);
+        let raised = diag.max(min_examples);
+        let raise = raised - diag;
+        let nonzero = (0..k).filter(|&i| m(i, j) != 0.0).count() as f64;
+        let spread = (nonzero - 1.0).max(1.0);
+        for i in 0..k {
+            let v = m(i, j) - raise / spread;
+            out[i * k + j] = if v < 0.0 { 0.0 } else { v };
+        }
+        out[j * k + j] = raised;
+    }
+    // Scale the noise by frac_noise and move what it loses onto the diagonal. cleanlab's matrix
+    // is a transposed view, so numpy sums each column contiguously (pairwise).
+    let mut result = vec![0i64; k * k];
+    for j in 0..k {
+        let lost: Vec<f64> = (0..k)
+            .map(|i| {
+                let v = out[i * k + j];
+                if i == j {
+                    0.0
+                } else {
+                    v - v * frac_noise
+                }
+            })
+            .collect();
+        let moved = pairwise_sum(&lost);
+        for i in 0..k {
+            let v = if i == j {
+                out[j * k + j] + moved
+            } else {
+                out[i * k + j] * frac_noise
+            };
+            result[i * k + j] = truncate_like_numpy(v);
+        }
+    }
+    result
+}
+
+/// cleanlab's rescaling of the prune counts to `num_to_remove_per_class`, including its
+/// broadcasting, which divides column j by the total of row j.
+pub fn rescale_to_removals(pcm: &[i64], k: usize, removals: &[i64], label_counts: &[usize]) -> Vec<i64> {
+    let rowsum: Vec<f64> = (0..k)
+        .map(|r| pcm[r * k..(r + 1) * k].iter().sum::<i64>() as f64)
+        .collect();
+    let mut out = Vec::with_capacity(k * k);
+    for i in 0..k {
+        let psy: Vec<f64> = (0..k).map(|j| pcm[i * k + j] as f64 / rowsum[j]).collect();
+        let noise = pairwise_sum(&psy) - psy[i];
+        let row: Vec<f64> = (0..k)
+            .map(|j| {
+                if i == j {
+                    label_counts[i] as f64 - removals[i] as f64
+                } else {
+                    psy[j] * removals[i] as f64 / noise
+                }
+            })
+            .collect();
+        out.extend(round_preserving_sum(&row));
+    }
+    out
+}
+
+/// Whether class `c` takes part in pruning: more than `min_examples` tokens, and more than one
+/// (cleanlab never writes back the mask of a single-token class).
+fn prunable(count: usize, min_examples: f64) -> bool {
+    count as f64 > min_examples && count > 1
+}
+
+/// `prune_by_class`: per class, the tokens with the lowest probability of their given class,
+/// as many as the class holds beyond its diagonal prune count.
+pub fn flag_by_class<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    pcm: &[i64],
+    counts: &[usize],
+    min_examples: f64,
+) -> Vec<bool> {
+    let k = probs.num_classes();
+    let mut pickers: Vec<Option<Smallest>> = (0..k)
+        .map(|c| {
+            let n = counts[c] as i64 - pcm[c * k + c];
+            (prunable(counts[c], min_examples) && n >= 1).then(|| Smallest::new(n as usize))
+        })
+        .collect();
+    probs.for_each_row::<T>(|f, row| {
+        let c = labels[f] as usize;
+        if let Some(p) = &mut pickers[c] {
+            p.push(Keyed::new(row[c].to_f64(), f));
+        }
+    });
+    let mut mask = vec![false; labels.len()];
+    for p in pickers.into_iter().flatten() {
+        for f in p.positions() {
+            mask[f] = true;
+        }
+    }
+    mask
+}
+
+/// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
+/// count, the tokens labelled c with the largest margin `p[j] - p[c]`.
+pub fn flag_by_noise_rate<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    pcm: &[i64],
+    counts: &[usize],
+    min_examples: f64,
+) -> Vec<bool> {
+    let k = probs.num_classes();
+    // For each given class: the (other class, picker) pairs that prune it.
+    let mut pickers: Vec<Vec<(usize, Smallest)>> = (0..k)
+        .map(|c| {
+            if !prunable(counts[c], min_examples) {
+                return Vec::new();
+            }
+            (0..k)
+                .filter(|&j| j != c && pcm[j * k + c] > 0)
+                .map(|j| (j, Smallest::new(pcm[j * k + c] as usize)))
+                .collect()
+        })
+        .collect();
+    probs.for_each_row::<T>(|f, row| {
+        let c = labels[f] as usize;
+        for (j, p) in pickers[c].iter_mut() {
+            let margin = row[*j] - row[c];
+            p.push(Keyed::new((-margin).to_f64(), f));
+        }
+    });
+    let mut mask = vec![false; labels.len()];
+    for per_class in pickers {
+        for (_, p) in per_class {
+            for f in p.positions() {
+                mask[f] = true;
+            }
+        }
+    }
+    mask
+}
+
+/// Checks a user-supplied confident joint: K×K and finite.
+pub fn check_joint(cj: &[f64], k: usize) -> Result<()> {
+    if cj.len() != k * k {
+        return Err(Error::Invalid(format!(
+            "confident_joint must be {k}x{k} (one row and column per class)"
+        )));
+    }
+    if let Some(v) = cj.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Invalid(format!("confident_joint holds {v}; entries must be finite")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raised_diagonal_is_taken_from_the_noise_and_truncated() {
+        // column of given label 0 in cleanlab's orientation: [0, 5, 3, 2] -> [1, 4, 2, 1]
+        let k = 4;
+        let mut cj = vec![0.0; k * k];
+        for (i, v) in [0.0, 5.0, 3.0, 2.0].iter().enumerate() {
+            cj[i] = *v; // cj[0][i]: given 0, guessed i
+        }
+        for c in 1..k {
+            cj[c * k + c] = 10.0;
+        }
+        let pcm = prune_count_matrix(&cj, k, 1.0, 1.0);
+        let col0: Vec<i64> = (0..k).map(|i| pcm[i * k]).collect();
+        assert_eq!(col0, vec![1, 4, 2, 1]);
+    }
+
+    #[test]
+    fn frac_noise_moves_counts_to_the_diagonal() {
+        let cj = vec![6.0, 4.0, 2.0, 8.0];
+        let pcm = prune_count_matrix(&cj, 2, 1.0, 0.5);
+        // given 0: off-diagonal 4 -> 2, diagonal 6 + 2; given 1: 2 -> 1, 8 + 1
+        assert_eq!(pcm, vec![8, 1, 2, 9]);
+    }
+}

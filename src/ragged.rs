@@ -1,0 +1,211 @@
+//! Ragged input: the probabilities of many sentences seen as one flat (N, K) matrix without
+//! copying it. Each block is a borrowed 2-D view (any strides, float32 or float64).
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use ndarray::ArrayView2;
+
+/// One borrowed (rows, K) block of probabilities.
+#[derive(Clone, Debug)]
+pub enum Block<'a> {
+    F32(ArrayView2<'a, f32>),
+    F64(ArrayView2<'a, f64>),
+}
+
+impl Block<'_> {
+    pub fn nrows(&self) -> usize {
+        match self {
+            Block::F32(v) => v.nrows(),
+            Block::F64(v) => v.nrows(),
+        }
+    }
+    pub fn ncols(&self) -> usize {
+        match self {
+            Block::F32(v) => v.ncols(),
+            Block::F64(v) => v.ncols(),
+        }
+    }
+}
+
+/// The whole dataset's probabilities: blocks laid end to end, token `f` in sentence-then-token
+/// order.
+#[derive(Clone, Debug)]
+pub struct Probs<'a> {
+    blocks: Vec<Block<'a>>,
+    /// `starts[b]` is the flat index of block `b`'s first row; one extra entry holds N.
+    starts: Vec<usize>,
+    k: usize,
+}
+
+impl<'a> Probs<'a> {
+    /// Blocks with no rows may have any number of columns; the others must agree on K.
+    pub fn new(blocks: Vec<Block<'a>>) -> Result<Self> {
+        let mut k = None;
+        let mut starts = Vec::with_capacity(blocks.len() + 1);
+        let mut n = 0usize;
+        for (b, block) in blocks.iter().enumerate() {
+            starts.push(n);
+            if block.nrows() == 0 {
+                continue;
+            }
+            match k {
+                None => k = Some(block.ncols()),
+                Some(k0) if k0 != block.ncols() => {
+                    return Err(Error::Invalid(format!(
+                        "block {b} has {} classes, earlier blocks have {k0}",
+                        block.ncols()
+                    )))
+                }
+                _ => {}
+            }
+            n += block.nrows();
+        }
+        starts.push(n);
+        let k = k.ok_or(Error::Empty)?;
+        if k == 0 {
+            return Err(Error::Invalid("probabilities have zero columns".into()));
+        }
+        Ok(Probs { blocks, starts, k })
+    }
+
+    pub fn from_view_f32(view: ArrayView2<'a, f32>) -> Result<Self> {
+        Self::new(vec![Block::F32(view)])
+    }
+
+    pub fn from_view_f64(view: ArrayView2<'a, f64>) -> Result<Self> {
+        Self::new(vec![Block::F64(view)])
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn num_classes(&self) -> usize {
+        self.k
+    }
+    /// numpy's promoted dtype of all blocks: float32 only when every block is float32.
+    pub fn is_f64(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::F64(_)))
+    }
+
+    /// Calls `f(flat_index, row)` for every token in order.
+    pub fn for_each_row<T: Float>(&self, mut f: impl FnMut(usize, &[T])) {
+        let mut buf = vec![T::ZERO; self.k];
+        for (block, &start) in self.blocks.iter().zip(&self.starts) {
+            for i in 0..block.nrows() {
+                f(start + i, T::read_row(block, i, &mut buf));
+            }
+        }
+    }
+
+    /// Like [`Probs::for_each_row`], stopping at the first error.
+    pub fn try_for_each_row<T: Float>(
+        &self,
+        mut f: impl FnMut(usize, &[T]) -> Result<()>,
+    ) -> Result<()> {
+        let mut buf = vec![T::ZERO; self.k];
+        for (block, &start) in self.blocks.iter().zip(&self.starts) {
+            for i in 0..block.nrows() {
+                f(start + i, T::read_row(block, i, &mut buf))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `f`, borrowed or copied into `buf` (length K).
+    pub fn row<'b, T: Float>(&'b self, f: usize, buf: &'b mut [T]) -> &'b [T] {
+        // The last block whose start is <= f; empty blocks share a start with the next one.
+        let b = self.starts[..self.blocks.len()].partition_point(|&s| s <= f) - 1;
+        T::read_row(&self.blocks[b], f - self.starts[b], buf)
+    }
+}
+
+/// Sentence boundaries, for mapping flat token indices back to (sentence, token).
+#[derive(Clone, Debug)]
+pub struct Offsets {
+    /// `starts[s]` is the flat index of sentence `s`'s first token; one extra entry holds N.
+    starts: Vec<usize>,
+}
+
+impl Offsets {
+    pub fn from_lengths(lengths: impl IntoIterator<Item = usize>) -> Self {
+        let mut starts = vec![0];
+        let mut n = 0;
+        for len in lengths {
+            n += len;
+            starts.push(n);
+        }
+        Offsets { starts }
+    }
+    pub fn num_tokens(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+    pub fn num_sentences(&self) -> usize {
+        self.starts.len() - 1
+    }
+    /// (sentence, token) of flat index `f < N`; empty sentences never hold it.
+    pub fn locate(&self, f: usize) -> (usize, usize) {
+        let s = self.starts.partition_point(|&x| x <= f) - 1;
+        (s, f - self.starts[s])
+    }
+    /// Maps many sorted-or-not flat indices at once.
+    pub fn locate_all(&self, flat: &[usize]) -> Vec<(usize, usize)> {
+        flat.iter().map(|&f| self.locate(f)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    #[test]
+    fn rows_cross_blocks_and_skip_empty_ones() {
+        let a = array![[0.1f32, 0.9], [0.2, 0.8]];
+        let e = Array2::<f64>::zeros((0, 5));
+        let b = array![[0.5f64, 0.5]];
+        let p = Probs::new(vec![
+            Block::F32(a.view()),
+            Block::F64(e.view()),
+            Block::F64(b.view()),
+        ])
+        .expect("valid");
+        assert_eq!(p.len(), 3);
+        assert!(p.is_f64());
+        let mut buf = [0.0f64; 2];
+        assert_eq!(p.row::<f64>(2, &mut buf), &[0.5, 0.5]);
+        assert_eq!(p.row::<f64>(1, &mut buf), &[0.2f32 as f64, 0.8f32 as f64]);
+        let mut seen = vec![];
+        p.for_each_row::<f64>(|f, r| seen.push((f, r[1])));
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[2], (2, 0.5));
+    }
+
+    #[test]
+    fn strided_views_are_read_correctly() {
+        let a = array![[0.1f64, 0.2], [0.3, 0.4], [0.5, 0.6]];
+        let t = a.t(); // (2, 3), rows not contiguous
+        let p = Probs::from_view_f64(t).expect("valid");
+        let mut buf = [0.0; 3];
+        assert_eq!(p.row::<f64>(1, &mut buf), &[0.2, 0.4, 0.6]);
+    }
+
+    #[test]
+    fn mismatched_classes_and_empty_input_are_refused() {
+        let a = array![[0.1f32, 0.9]];
+        let b = array![[0.1f32, 0.8, 0.1]];
+        assert!(Probs::new(vec![Block::F32(a.view()), Block::F32(b.view())]).is_err());
+        assert_eq!(Probs::new(vec![]).unwrap_err(), Error::Empty);
+    }
+
+    #[test]
+    fn offsets_locate_tokens_past_empty_sentences() {
+        let o = Offsets::from_lengths([2, 0, 3]);
+        assert_eq!(o.locate(0), (0, 0));
+        assert_eq!(o.locate(2), (2, 0));
+        assert_eq!(o.locate(4), (2, 2));
+        assert_eq!(o.num_sentences(), 3);
+    }
+}

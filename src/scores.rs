@@ -1,0 +1,166 @@
+//! Label quality scores of single tokens (lower = more likely mislabeled).
+
+use crate::error::{Error, Result};
+use crate::float::{pairwise_sum, Float};
+use crate::ragged::Probs;
+use crate::thresholds::Thresholds;
+
+/// How to score a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    SelfConfidence,
+    NormalizedMargin,
+    ConfidenceWeightedEntropy,
+}
+
+impl Method {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "self_confidence" => Some(Method::SelfConfidence),
+            "normalized_margin" => Some(Method::NormalizedMargin),
+            "confidence_weighted_entropy" => Some(Method::ConfidenceWeightedEntropy),
+            _ => None,
+        }
+    }
+}
+
+/// Lower clip of the self-confidence and of the entropy ratio.
+const CLIP: f64 = 1e-6;
+
+/// Scores tokens one at a time. With `adjust`, rows become `p - t + max(t)` renormalised, in
+/// the dtype numpy would use (float32 only for float32 input with narrow thresholds).
+pub struct Scorer<'t> {
+    method: Method,
+    adjust: Option<&'t Thresholds>,
+}
+
+impl<'t> Scorer<'t> {
+    pub fn new(method: Method, adjust: Option<&'t Thresholds>) -> Result<Self> {
+        if adjust.is_some() && method == Method::ConfidenceWeightedEntropy {
+            return Err(Error::Invalid(
+                "adjust_pred_probs is not supported with confidence_weighted_entropy".into(),
+            ));
+        }
+        Ok(Scorer { method, adjust })
+    }
+
+    /// Scores of the raw probabilities; never fails.
+    pub fn unadjusted(method: Method) -> Scorer<'static> {
+        Scorer { method, adjust: None }
+    }
+
+    /// Score of one row with the given label, widened to float64 (ordering is unchanged).
+    pub fn score<T: Float>(&self, row: &[T], label: usize) -> f64 {
+        match self.adjust {
+            None => self.plain(row, label),
+            Some(t) if !T::IS_F64 && !t.wide => {
+                adjusted_score::<T, f32>(row, label, t, self.method)
+            }
+            Some(t) => adjusted_score::<T, f64>(row, label, t, self.method),
+        }
+    }
+
+    fn plain<T: Float>(&self, row: &[T], label: usize) -> f64 {
+        match self.method {
+            Method::SelfConfidence => row[label].to_f64(),
+            Method::NormalizedMargin => normalized_margin(row, label).to_f64(),
+            Method::ConfidenceWeightedEntropy => confidence_weighted_entropy(row, label),
+        }
+    }
+}
+
+#[inline]
+fn normalized_margin<A: Float>(row: &[A], label: usize) -> A {
+    let mut other: Option<A> = None;
+    for (j, &v) in row.iter().enumerate() {
+        if j != label && other.is_none_or(|o| v > o) {
+            other = Some(v);
+        }
+    }
+    // A single class has no competitor; numpy's max over nothing fails, caught at validation.
+    let other = other.unwrap_or(A::ZERO);
+    (row[label] - other + A::ONE) / (A::ONE + A::ONE)
+}
+
+fn adjusted_score<T: Float, A: Float>(row: &[T], label: usize, t: &Thresholds, method: Method) -> f64 {
+    let tmax = A::from_f64(t.max());
+    let mut adj: Vec<A> = row
+        .iter()
+        .zip(&t.values)
+        .map(|(&p, &th)| (A::from_f64(p.to_f64()) - A::from_f64(th)) + tmax)
+        .collect();
+    let total = pairwise_sum(&adj);
+    for v in adj.iter_mut() {
+        *v = *v / total;
+    }
+    match method {
+        Method::SelfConfidence => adj[label].to_f64(),
+        _ => normalized_margin(&adj, label).to_f64(),
+    }
+}
+
+/// `x * ln(x)` in the dtype, 0 at 0 (scipy's `xlogy(x, x)`).
+#[inline]
+fn xlogx<T: Float>(x: T) -> T {
+    if x == T::ZERO {
+        T::ZERO
+    } else {
+        x * x.ln()
+    }
+}
+
+fn confidence_weighted_entropy<T: Float>(row: &[T], label: usize) -> f64 {
+    let terms: Vec<T> = row.iter().map(|&p| xlogx(p)).collect();
+    let entropy = (-pairwise_sum(&terms)).to_f64() / (row.len() as f64).ln();
+    let confidence = {
+        let c = row[label];
+        let floor = T::from_f64(CLIP);
+        if c < floor {
+            floor
+        } else {
+            c
+        }
+    };
+    let ratio = entropy / confidence.to_f64();
+    (ratio + 1.0).ln() / ratio.max(CLIP)
+}
+
+/// cleanlab refuses to compute entropies when any probability lies outside [0, 1].
+pub fn check_entropy_domain<T: Float>(probs: &Probs) -> Result<()> {
+    probs.try_for_each_row::<T>(|f, row| {
+        for (j, &v) in row.iter().enumerate() {
+            if v < T::ZERO || v > T::ONE {
+                return Err(Error::EntropyDomain { row: f, class: j, value: v.to_f64() });
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_in_float32() {
+        let s = Scorer::new(Method::NormalizedMargin, None).unwrap();
+        let row = [0.2f32, 0.5, 0.3];
+        let got = s.score(&row, 0);
+        assert_eq!(got, ((0.2f32 - 0.5f32 + 1.0) / 2.0) as f64);
+    }
+
+    #[test]
+    fn entropy_score_of_a_certain_token() {
+        let s = Scorer::new(Method::ConfidenceWeightedEntropy, None).unwrap();
+        // zero entropy: ratio 0 clipped to 1e-6 below, log(1) = 0
+        assert_eq!(s.score(&[1.0f64, 0.0], 0), 0.0);
+        let uniform = s.score(&[0.5f64, 0.5], 0);
+        assert!((uniform - (3.0f64).ln() / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn adjusting_entropy_is_refused() {
+        let t = Thresholds { values: vec![0.5, 0.5], wide: false };
+        assert!(Scorer::new(Method::ConfidenceWeightedEntropy, Some(&t)).is_err());
+    }
+}
