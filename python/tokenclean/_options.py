@@ -1,0 +1,196 @@
+"""Keyword handling shared by every ``find_label_issues`` entry point.
+
+The Rust core gets plain, already-typed values; everything that is a Python-level concern
+(unknown keywords, wrong types, cleanlab's warnings) is settled here.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+RANKINGS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+
+# Keywords of cleanlab's filter.find_label_issues that the token function passes through.
+FILTER_KEYWORDS = frozenset(
+    {
+        "filter_by",
+        "frac_noise",
+        "num_to_remove_per_class",
+        "min_examples_per_class",
+        "confident_joint",
+        "n_jobs",
+        "verbose",
+        "rank_by_kwargs",
+        "multi_label",
+    }
+)
+_PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def core_kwargs(
+    func: str,
+    return_indices_ranked_by: str | None,
+    low_memory: bool,
+    kwargs: dict[str, Any],
+) -> tuple[dict[str, Any], bool]:
+    """Validate cleanlab-style keywords; return the core's keywords and ``verbose``."""
+    unknown = sorted(set(kwargs) - FILTER_KEYWORDS)
+    if unknown:
+        raise TypeError(f"{func}() got an unexpected keyword argument {unknown[0]!r}")
+    if not isinstance(low_memory, (bool, np.bool_)):
+        raise TypeError(f"low_memory must be a bool, not {type(low_memory).__name__}")
+    if return_indices_ranked_by is not None and not isinstance(return_indices_ranked_by, str):
+        raise TypeError(
+            "return_indices_ranked_by must be a string or None, "
+            f"not {type(return_indices_ranked_by).__name__}"
+        )
+    if return_indices_ranked_by is not None and return_indices_ranked_by not in RANKINGS:
+        raise ValueError(
+            f"return_indices_ranked_by={return_indices_ranked_by!r} is not one of "
+            f"{', '.join(RANKINGS)} (or None)"
+        )
+    if low_memory:
+        for name in kwargs:
+            warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
+
+    filter_by = kwargs.get("filter_by", "prune_by_noise_rate")
+    if not isinstance(filter_by, str):
+        raise TypeError(f"filter_by must be a string, not {type(filter_by).__name__}")
+
+    frac_noise = kwargs.get("frac_noise", 1.0)
+    if not _is_real(frac_noise):
+        raise TypeError(f"frac_noise must be a number, not {type(frac_noise).__name__}")
+
+    min_examples = kwargs.get("min_examples_per_class", 1)
+    if not _is_real(min_examples):
+        raise TypeError(
+            f"min_examples_per_class must be a number, not {type(min_examples).__name__}"
+        )
+
+    removals = kwargs.get("num_to_remove_per_class")
+    if removals is not None:
+        seq = list(np.asarray(removals).ravel()) if isinstance(removals, np.ndarray) else removals
+        try:
+            items = list(seq)
+        except TypeError:
+            raise TypeError("num_to_remove_per_class must be a sequence of integers") from None
+        if not all(_is_int(r) for r in items):
+            raise TypeError("num_to_remove_per_class must be a sequence of integers")
+        removals = [int(r) for r in items]
+
+    cj = kwargs.get("confident_joint")
+    if cj is not None:
+        cj = np.asarray(cj)
+        if cj.dtype.kind not in "iuf":
+            raise TypeError(f"confident_joint must hold numbers, not {cj.dtype}")
+        if cj.ndim != 2:
+            raise ValueError(f"confident_joint has shape {cj.shape}; it must be K x K")
+        cj = np.ascontiguousarray(cj, dtype=np.float64)
+
+    n_jobs = kwargs.get("n_jobs")
+    if n_jobs is not None:
+        if not _is_int(n_jobs):
+            raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
+        if n_jobs < 1:
+            raise ValueError(f"n_jobs={n_jobs}; it must be at least 1")
+        n_jobs = int(n_jobs)
+
+    rank_by_kwargs = kwargs.get("rank_by_kwargs") or {}
+    if not isinstance(rank_by_kwargs, dict):
+        raise TypeError("rank_by_kwargs must be a dict")
+    extra = sorted(set(rank_by_kwargs) - {"adjust_pred_probs"})
+    if extra:
+        raise TypeError(f"rank_by_kwargs got an unexpected keyword argument {extra[0]!r}")
+    adjust = rank_by_kwargs.get("adjust_pred_probs", False)
+    if not isinstance(adjust, (bool, np.bool_)):
+        raise TypeError("rank_by_kwargs['adjust_pred_probs'] must be a bool")
+
+    if kwargs.get("multi_label", False):
+        raise ValueError("multi_label=True is not supported: tokenclean handles one label per token")
+
+    verbose = bool(kwargs.get("verbose", False))
+    if low_memory:
+        # cleanlab ignores every keyword under low_memory (after warning above).
+        filter_by, frac_noise, min_examples, removals, cj, adjust = (
+            "prune_by_noise_rate",
+            1.0,
+            1,
+            None,
+            None,
+            False,
+        )
+    else:
+        not_pruning = filter_by not in _PRUNE_FILTERS
+        if not_pruning and (frac_noise != 1.0 or removals is not None):
+            warnings.warn(
+                "frac_noise and num_to_remove_per_class only affect filter_by "
+                "'prune_by_noise_rate', 'prune_by_class' and 'both'.",
+                stacklevel=3,
+            )
+        if filter_by == "confident_learning" and cj is not None:
+            warnings.warn(
+                "confident_joint is ignored with filter_by='confident_learning', which "
+                "estimates its own.",
+                stacklevel=3,
+            )
+            cj = None
+    return (
+        {
+            "filter_by": filter_by,
+            "rank_by": return_indices_ranked_by,
+            "adjust_pred_probs": bool(adjust),
+            "frac_noise": float(frac_noise),
+            "num_to_remove_per_class": removals,
+            "min_examples_per_class": float(min_examples),
+            "confident_joint": cj,
+            "low_memory": bool(low_memory),
+            "n_jobs": n_jobs,
+        },
+        verbose,
+    )
+
+
+def int_labels(labels: object, name: str = "labels") -> np.ndarray:
+    """``labels`` as a 1-D native int64 array (no copy when it already is one)."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} are booleans; labels must be integer class ids")
+    if arr.dtype.kind not in "iu":
+        if arr.size == 0:
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} have dtype {arr.dtype}; labels must be integer class ids")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} have shape {arr.shape}; they must be 1-D")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} hold values too large to be class ids")
+    return arr.astype(np.dtype(np.int64).newbyteorder("="), copy=False)
+
+
+def float_probs(pred_probs: object) -> np.ndarray:
+    """``pred_probs`` as a float32/float64 array in native byte order, borrowed when possible."""
+    if isinstance(pred_probs, np.ndarray):
+        arr = pred_probs
+        if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
+            raise TypeError(
+                f"pred_probs has dtype {arr.dtype}; probabilities must be float32 or float64"
+            )
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        return arr
+    try:
+        return np.asarray(pred_probs, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"pred_probs cannot be read as a float array: {e}") from None

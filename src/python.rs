@@ -1,0 +1,539 @@
+//! The Python binding: borrows numpy arrays, validates what only Python can see (types,
+//! shapes, sentence structure), releases the GIL around the core and maps its errors to
+//! `ValueError`/`TypeError` naming the sentence and token.
+
+use crate::error::Error;
+use crate::filter::{self, FilterBy, Options};
+use crate::ragged::{Block, Offsets, Probs};
+use crate::scores::Method;
+use ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
+    PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// How to name a token in messages: "sentence 3, token 2" or "token 7".
+enum Where<'a> {
+    Sentences(&'a Offsets),
+    Flat,
+}
+
+impl Where<'_> {
+    fn token(&self, f: usize) -> String {
+        match self {
+            Where::Sentences(o) => {
+                let (s, t) = o.locate(f);
+                format!("sentence {s}, token {t}")
+            }
+            Where::Flat => format!("token {f}"),
+        }
+    }
+}
+
+fn core_error(err: Error, at: &Where) -> PyErr {
+    let msg = match err {
+        Error::NotFinite { row, class, value } => format!(
+            "pred_probs at {} holds {value} for class {class}; probabilities must be finite",
+            at.token(row)
+        ),
+        Error::OutOfRange { row, class, value } => format!(
+            "pred_probs at {} holds {value} for class {class}; probabilities must lie in [0, 1]",
+            at.token(row)
+        ),
+        Error::BadLabel { row, label, num_classes } => format!(
+            "label {label} at {} is not a class index: pred_probs has {num_classes} columns",
+            at.token(row)
+        ),
+        Error::EntropyDomain { row, class, value } => format!(
+            "confidence_weighted_entropy needs probabilities in [0, 1], but pred_probs at {} \
+             holds {value} for class {class}",
+            at.token(row)
+        ),
+        other => other.to_string(),
+    };
+    PyValueError::new_err(msg)
+}
+
+/// Arguments shared by both entry points, parsed from Python values.
+#[allow(clippy::too_many_arguments)]
+fn options(
+    filter_by: &str,
+    rank_by: Option<&str>,
+    adjust_pred_probs: bool,
+    frac_noise: f64,
+    num_to_remove_per_class: Option<Vec<i64>>,
+    min_examples_per_class: f64,
+    confident_joint: Option<&Bound<'_, PyAny>>,
+    low_memory: bool,
+    n_jobs: Option<i64>,
+) -> PyResult<Options> {
+    let filter_by = FilterBy::parse(filter_by).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "filter_by={filter_by:?} is not one of {}",
+            FilterBy::NAMES.join(", ")
+        ))
+    })?;
+    let rank_by = match rank_by {
+        None => None,
+        Some(name) => Some(Method::parse(name).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "return_indices_ranked_by={name:?} is not one of self_confidence, \
+                 normalized_margin, confidence_weighted_entropy (or None)"
+            ))
+        })?),
+    };
+    if let Some(n) = n_jobs {
+        if n < 1 {
+            return Err(PyValueError::new_err(format!("n_jobs={n}; it must be at least 1")));
+        }
+    }
+    let confident_joint = match confident_joint {
+        None => None,
+        Some(cj) => {
+            let arr = cj.cast::<PyArray2<f64>>().map_err(|_| {
+                PyTypeError::new_err("confident_joint must be a 2-D float64 numpy array")
+            })?;
+            let ro = arr.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let view = ro.as_array();
+            if view.nrows() != view.ncols() {
+                return Err(PyValueError::new_err(format!(
+                    "confident_joint has shape {:?}; it must be K x K",
+                    view.shape()
+                )));
+            }
+            Some(view.iter().copied().collect())
+        }
+    };
+    Ok(Options {
+        filter_by,
+        rank_by,
+        adjust_pred_probs,
+        frac_noise,
+        num_to_remove_per_class,
+        min_examples_per_class,
+        confident_joint,
+        low_memory,
+        allow_one_class: false,
+    })
+}
+
+fn shape_of(arr: &Bound<'_, PyUntypedArray>) -> String {
+    let dims: Vec<String> = arr.shape().iter().map(|d| d.to_string()).collect();
+    if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    }
+}
+
+/// One sentence's probabilities as an array we can borrow: float32/float64 in native byte
+/// order are used as they are; lists become float64 arrays; other byte orders are converted.
+fn sentence_probs<'py>(
+    np: &Bound<'py, PyModule>,
+    item: &Bound<'py, PyAny>,
+    s: usize,
+) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let arr = if let Ok(arr) = item.cast::<PyUntypedArray>() {
+        let dtype = arr.dtype();
+        match (dtype.kind(), dtype.itemsize()) {
+            (b'f', 4) | (b'f', 8) => {
+                if dtype.is_native_byteorder() == Some(false) {
+                    let native = dtype.call_method1("newbyteorder", ("=",))?;
+                    arr.call_method1("astype", (native,))?.cast_into::<PyUntypedArray>()?
+                } else {
+                    arr.clone()
+                }
+            }
+            (kind, size) => {
+                let what = match kind {
+                    b'f' => format!("float{}", size * 8),
+                    _ => dtype.str()?.to_string(),
+                };
+                return Err(PyTypeError::new_err(format!(
+                    "pred_probs[{s}] has dtype {what}; probabilities must be float32 or float64"
+                )));
+            }
+        }
+    } else if item.is_instance_of::<PyList>() || item.is_instance_of::<PyTuple>() {
+        np.call_method1("asarray", (item, "float64"))
+            .map_err(|e| {
+                PyValueError::new_err(format!(
+                    "pred_probs[{s}] cannot be read as a (tokens, classes) float array: {e}"
+                ))
+            })?
+            .cast_into::<PyUntypedArray>()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "pred_probs[{s}] is a {}; each sentence's probabilities must be a numpy array",
+            item.get_type().name()?
+        )));
+    };
+    Ok(arr)
+}
+
+/// Labels of one sentence, appended to `out`. Returns whether they were all Python ints.
+fn sentence_labels(
+    np_integer: &Bound<'_, PyAny>,
+    item: &Bound<'_, PyAny>,
+    s: usize,
+    out: &mut Vec<i64>,
+) -> PyResult<bool> {
+    if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "labels[{s}] is a string; each sentence's labels must be a sequence of integer class ids"
+        )));
+    }
+    if let Ok(arr) = item.cast::<PyUntypedArray>() {
+        if arr.ndim() != 1 {
+            return Err(PyValueError::new_err(format!(
+                "labels[{s}] has shape {}; each sentence's labels must be 1-D",
+                shape_of(arr)
+            )));
+        }
+        let kind = arr.dtype().kind();
+        if kind == b'i' || kind == b'u' {
+            let as64 = match arr.cast::<PyArray1<i64>>() {
+                Ok(a) => a.clone(),
+                Err(_) => arr.call_method1("astype", ("int64",))?.cast_into::<PyArray1<i64>>()?,
+            };
+            let ro = as64.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            out.extend(ro.as_array().iter().copied());
+            return Ok(false);
+        }
+        if kind != b'O' {
+            return Err(PyTypeError::new_err(format!(
+                "labels[{s}] has dtype {}; labels must be integer class ids",
+                arr.dtype().str()?
+            )));
+        }
+    }
+    let mut all_int = true;
+    let mut push = |t: usize, x: &Bound<'_, PyAny>| -> PyResult<()> {
+        if x.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err(format!(
+                "labels[{s}][{t}] is a bool; labels must be integer class ids"
+            )));
+        }
+        let is_int = x.is_instance_of::<PyInt>();
+        if !is_int && !x.is_instance(np_integer)? {
+            let msg = if x.is_instance_of::<PyFloat>() || x.hasattr("is_integer")? {
+                format!("labels[{s}][{t}] is {} (a float); labels must be integer class ids", x.repr()?)
+            } else if x.is_instance_of::<PyList>() || x.is_instance_of::<PyTuple>() || x.cast::<PyUntypedArray>().is_ok() {
+                return Err(PyValueError::new_err(format!(
+                    "labels[{s}][{t}] is a sequence; labels must be nested exactly two deep \
+                     (sentences, then one integer class id per token)"
+                )));
+            } else {
+                format!(
+                    "labels[{s}][{t}] is {} of type {}; labels must be integer class ids",
+                    x.repr()?,
+                    x.get_type().name()?
+                )
+            };
+            return Err(PyTypeError::new_err(msg));
+        }
+        all_int &= is_int;
+        let v: i64 = x.extract().map_err(|_| {
+            PyValueError::new_err(format!("labels[{s}][{t}] is too large to be a class id"))
+        })?;
+        out.push(v);
+        Ok(())
+    };
+    if let Ok(list) = item.cast::<PyList>() {
+        for (t, x) in list.iter().enumerate() {
+            push(t, &x)?;
+        }
+    } else if let Ok(tuple) = item.cast::<PyTuple>() {
+        for (t, x) in tuple.iter().enumerate() {
+            push(t, &x)?;
+        }
+    } else {
+        let iter = item.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "labels[{s}] is a {}; each sentence's labels must be a sequence of integer class ids",
+                item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        for (t, x) in iter.enumerate() {
+            push(t, &x?)?;
+        }
+    }
+    Ok(all_int)
+}
+
+fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!("{name} must be a list of sentences, not a string")));
+    }
+    if let Ok(list) = obj.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    let iter = obj.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a list of sentences, not {}",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    iter.collect()
+}
+
+/// Checks labels against K and turns them into class ids, naming the first bad one.
+fn class_ids(raw: &[i64], k: usize, at: &Where) -> PyResult<Vec<u32>> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for (f, &l) in raw.iter().enumerate() {
+        if l < 0 || l as u64 >= k as u64 {
+            let why = if l < 0 {
+                "is negative".to_string()
+            } else {
+                format!("is not below the number of classes K={k} (columns of pred_probs)")
+            };
+            return Err(PyValueError::new_err(format!("label {l} at {} {why}", at.token(f))));
+        }
+        ids.push(l as u32);
+    }
+    Ok(ids)
+}
+
+/// Holds borrowed arrays of either dtype.
+enum Borrowed<'py> {
+    F32(PyReadonlyArray2<'py, f32>),
+    F64(PyReadonlyArray2<'py, f64>),
+}
+
+fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
+    let err = |e: numpy::BorrowError| PyValueError::new_err(e.to_string());
+    if let Ok(a) = arr.cast::<PyArray2<f32>>() {
+        Ok(Borrowed::F32(a.try_readonly().map_err(err)?))
+    } else {
+        let a = arr.cast::<PyArray2<f64>>().map_err(|_| {
+            PyTypeError::new_err("pred_probs must be a 2-D float32 or float64 array")
+        })?;
+        Ok(Borrowed::F64(a.try_readonly().map_err(err)?))
+    }
+}
+
+fn block<'a>(b: &'a Borrowed<'_>) -> Block<'a> {
+    match b {
+        Borrowed::F32(r) => Block::F32(r.as_array()),
+        Borrowed::F64(r) => Block::F64(r.as_array()),
+    }
+}
+
+/// Runs the core without the GIL.
+fn run(py: Python<'_>, labels: &[u32], probs: &Probs<'_>, opts: &Options) -> Result<Vec<usize>, Error> {
+    py.detach(|| filter::find_label_issues(labels, probs, opts))
+}
+
+/// Token-level issues of a ragged dataset: `labels[s][t]` and `pred_probs[s]` of shape
+/// (tokens, K). Returns (sentence, token) tuples.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, *, filter_by="prune_by_noise_rate", rank_by=Some("self_confidence"), adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None))]
+#[allow(clippy::too_many_arguments)]
+fn find_label_issues_ragged<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyAny>,
+    pred_probs: &Bound<'py, PyAny>,
+    filter_by: &str,
+    rank_by: Option<&str>,
+    adjust_pred_probs: bool,
+    frac_noise: f64,
+    num_to_remove_per_class: Option<Vec<i64>>,
+    min_examples_per_class: f64,
+    confident_joint: Option<&Bound<'py, PyAny>>,
+    low_memory: bool,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyList>> {
+    let mut opts = options(
+        filter_by,
+        rank_by,
+        adjust_pred_probs,
+        frac_noise,
+        num_to_remove_per_class,
+        min_examples_per_class,
+        confident_joint,
+        low_memory,
+        n_jobs,
+    )?;
+    let label_items = sequence_items(labels, "labels")?;
+    let prob_items = sequence_items(pred_probs, "pred_probs")?;
+    if label_items.len() != prob_items.len() {
+        return Err(PyValueError::new_err(format!(
+            "labels has {} sentences but pred_probs has {}",
+            label_items.len(),
+            prob_items.len()
+        )));
+    }
+    if label_items.is_empty() {
+        return Err(PyValueError::new_err("the dataset is empty: no sentence"));
+    }
+    let np = py.import("numpy")?;
+    let np_integer = np.getattr("integer")?;
+    let mut raw = Vec::new();
+    let mut lengths = Vec::with_capacity(label_items.len());
+    let mut all_python_ints = true;
+    let mut arrays = Vec::with_capacity(prob_items.len());
+    let mut k: Option<(usize, usize)> = None;
+    for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
+        let before = raw.len();
+        all_python_ints &= sentence_labels(&np_integer, lab, s, &mut raw)?;
+        let len = raw.len() - before;
+        lengths.push(len);
+        let arr = sentence_probs(&np, pp, s)?;
+        let shape = arr.shape().to_vec();
+        let rows = shape.first().copied().unwrap_or(0);
+        if len == 0 && rows == 0 {
+            continue; // an empty sentence: any empty array will do
+        }
+        if shape.len() != 2 {
+            return Err(PyValueError::new_err(format!(
+                "pred_probs[{s}] has shape {}; each sentence needs a 2-D (tokens, classes) array",
+                shape_of(&arr)
+            )));
+        }
+        if rows != len {
+            return Err(PyValueError::new_err(format!(
+                "sentence {s} has {len} labels but {rows} rows of pred_probs"
+            )));
+        }
+        match k {
+            None => k = Some((shape[1], s)),
+            Some((k0, s0)) if k0 != shape[1] => {
+                return Err(PyValueError::new_err(format!(
+                    "pred_probs[{s}] has {} columns but pred_probs[{s0}] has {k0}; every \
+                     sentence needs the same number of classes",
+                    shape[1]
+                )))
+            }
+            _ => {}
+        }
+        arrays.push(arr);
+    }
+    let Some((k, _)) = k else {
+        return Err(PyValueError::new_err("the dataset is empty: every sentence has zero tokens"));
+    };
+    let offsets = Offsets::from_lengths(lengths);
+    let at = Where::Sentences(&offsets);
+    let ids = class_ids(&raw, k, &at)?;
+    drop(raw);
+    opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
+    let borrowed = arrays.iter().map(borrow).collect::<PyResult<Vec<_>>>()?;
+    let probs = Probs::new(borrowed.iter().map(block).collect()).map_err(|e| core_error(e, &at))?;
+    let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
+    let pairs = offsets.locate_all(&flat);
+    PyList::new(py, pairs)
+}
+
+/// Token-level issues of a flat dataset: `labels` (N,) int64, `pred_probs` (N, K) and
+/// optional sentence `lengths` (int64). Returns an (M, 2) int64 array of (sentence, token)
+/// with lengths, else the (M,) flat token indices.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=Some("self_confidence"), adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false))]
+#[allow(clippy::too_many_arguments)]
+fn find_label_issues_flat<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyArray1<i64>>,
+    pred_probs: &Bound<'py, PyUntypedArray>,
+    lengths: Option<&Bound<'py, PyArray1<i64>>>,
+    filter_by: &str,
+    rank_by: Option<&str>,
+    adjust_pred_probs: bool,
+    frac_noise: f64,
+    num_to_remove_per_class: Option<Vec<i64>>,
+    min_examples_per_class: f64,
+    confident_joint: Option<&Bound<'py, PyAny>>,
+    low_memory: bool,
+    n_jobs: Option<i64>,
+    allow_one_class: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut opts = options(
+        filter_by,
+        rank_by,
+        adjust_pred_probs,
+        frac_noise,
+        num_to_remove_per_class,
+        min_examples_per_class,
+        confident_joint,
+        low_memory,
+        n_jobs,
+    )?;
+    if pred_probs.ndim() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "pred_probs has shape {}; it must be 2-D (tokens, classes)",
+            shape_of(pred_probs)
+        )));
+    }
+    let n = pred_probs.shape()[0];
+    let k = pred_probs.shape()[1];
+    let labels_ro = labels.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let raw = labels_ro.as_array();
+    if raw.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "labels has {} entries but pred_probs has {n} rows",
+            raw.len()
+        )));
+    }
+    let offsets = match lengths {
+        None => None,
+        Some(l) => {
+            let ro = l.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let mut lens = Vec::with_capacity(ro.len());
+            for (s, &x) in ro.as_array().iter().enumerate() {
+                if x < 0 {
+                    return Err(PyValueError::new_err(format!(
+                        "lengths[{s}] = {x}; sentence lengths cannot be negative"
+                    )));
+                }
+                lens.push(x as usize);
+            }
+            let o = Offsets::from_lengths(lens);
+            if o.num_tokens() != n {
+                return Err(PyValueError::new_err(format!(
+                    "lengths add up to {} tokens but pred_probs has {n} rows",
+                    o.num_tokens()
+                )));
+            }
+            Some(o)
+        }
+    };
+    let at = match &offsets {
+        Some(o) => Where::Sentences(o),
+        None => Where::Flat,
+    };
+    if n == 0 {
+        return Err(PyValueError::new_err("the dataset is empty: no token"));
+    }
+    let raw: Vec<i64> = raw.iter().copied().collect();
+    let ids = class_ids(&raw, k, &at)?;
+    drop(raw);
+    opts.allow_one_class = allow_one_class && ids.iter().all(|&l| l == 0);
+    let borrowed = borrow(pred_probs)?;
+    let probs = Probs::new(vec![block(&borrowed)]).map_err(|e| core_error(e, &at))?;
+    let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
+    match &offsets {
+        Some(o) => {
+            let mut out = Array2::<i64>::zeros((flat.len(), 2));
+            for (row, &f) in out.rows_mut().into_iter().zip(&flat) {
+                let (s, t) = o.locate(f);
+                let mut row = row;
+                row[0] = s as i64;
+                row[1] = t as i64;
+            }
+            Ok(out.into_pyarray(py).into_any())
+        }
+        None => {
+            let v: Vec<i64> = flat.iter().map(|&f| f as i64).collect();
+            Ok(v.into_pyarray(py).into_any())
+        }
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(find_label_issues_ragged, m)?)?;
+    m.add_function(wrap_pyfunction!(find_label_issues_flat, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
