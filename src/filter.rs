@@ -118,8 +118,12 @@ fn check_options(labels: &[u32], k: usize, opts: &Options) -> Result<()> {
             "every label is class {first}; labels must contain at least 2 classes"
         )));
     }
-    let low = matches!(opts.filter_by, FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin);
-    if low && !opts.low_memory && labels.iter().all(|&l| l == first) {
+    // cleanlab re-validates labels without its one-class allowance on these paths.
+    let revalidated = matches!(
+        opts.filter_by,
+        FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin | FilterBy::PredictedNeqGiven
+    );
+    if revalidated && !opts.low_memory && labels.iter().all(|&l| l == first) {
         return Err(Error::Invalid(format!(
             "filter_by='{}' needs labels of at least 2 classes",
             FilterBy::NAMES[opts.filter_by as usize]

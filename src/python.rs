@@ -303,22 +303,55 @@ enum Borrowed<'py> {
     F64(PyReadonlyArray2<'py, f64>),
 }
 
-fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
-    let err = |e: numpy::BorrowError| PyValueError::new_err(e.to_string());
+fn typed<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Typed<'py>> {
     if let Ok(a) = arr.cast::<PyArray2<f32>>() {
-        Ok(Borrowed::F32(a.try_readonly().map_err(err)?))
+        Ok(Typed::F32(a.clone()))
     } else {
         let a = arr.cast::<PyArray2<f64>>().map_err(|_| {
             PyTypeError::new_err("pred_probs must be a 2-D float32 or float64 array")
         })?;
-        Ok(Borrowed::F64(a.try_readonly().map_err(err)?))
+        Ok(Typed::F64(a.clone()))
     }
+}
+
+fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
+    let err = |e: numpy::BorrowError| PyValueError::new_err(e.to_string());
+    Ok(match typed(arr)? {
+        Typed::F32(a) => Borrowed::F32(a.try_readonly().map_err(err)?),
+        Typed::F64(a) => Borrowed::F64(a.try_readonly().map_err(err)?),
+    })
 }
 
 fn block<'a>(b: &'a Borrowed<'_>) -> Block<'a> {
     match b {
         Borrowed::F32(r) => Block::F32(r.as_array()),
         Borrowed::F64(r) => Block::F64(r.as_array()),
+    }
+}
+
+/// A sentence's array, typed but not registered with rust-numpy's borrow tracker.
+enum Typed<'py> {
+    F32(Bound<'py, PyArray2<f32>>),
+    F64(Bound<'py, PyArray2<f64>>),
+}
+
+/// A read-only view of a sentence's array.
+///
+/// rust-numpy's `PyReadonlyArray` registers every borrow and checks it against all live
+/// borrows of the same base array; the sentences of a dataset are usually views of one base
+/// (`np.split`), which makes those checks quadratic in the number of sentences (seconds for
+/// 40k sentences). The views made here are only read, and this crate never creates a mutable
+/// numpy borrow, so skipping the tracker loses nothing it would have caught.
+#[allow(unsafe_code)]
+fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
+    // SAFETY: the arrays outlive the views (`t` is borrowed for 'a); nothing in this crate
+    // writes to numpy arrays, so no Rust code aliases them mutably. Writes from other Python
+    // threads are no more excluded by PyReadonlyArray than here.
+    unsafe {
+        match t {
+            Typed::F32(a) => Block::F32(a.as_array()),
+            Typed::F64(a) => Block::F64(a.as_array()),
+        }
     }
 }
 
@@ -419,8 +452,9 @@ fn find_label_issues_ragged<'py>(
     let ids = class_ids(&raw, k, &at)?;
     drop(raw);
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
-    let borrowed = arrays.iter().map(borrow).collect::<PyResult<Vec<_>>>()?;
-    let probs = Probs::new(borrowed.iter().map(block).collect()).map_err(|e| core_error(e, &at))?;
+    let typed_arrays = arrays.iter().map(typed).collect::<PyResult<Vec<_>>>()?;
+    let probs = Probs::new(typed_arrays.iter().map(untracked_block).collect())
+        .map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
     let pairs = offsets.locate_all(&flat);
     PyList::new(py, pairs)

@@ -1,7 +1,6 @@
 //! Selection and ordering with ties broken by position, as a stable sort does.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// A score with its token position; orders by score (-0.0 equal to 0.0), then position.
 #[derive(Clone, Copy, Debug)]
@@ -38,39 +37,52 @@ impl Ord for Keyed {
 }
 
 /// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
+///
+/// Items collect in a buffer of at most `2n + 64`; when it fills, a linear-time selection keeps
+/// the `n` best and their worst becomes a cut-off that later items must beat. Linear time
+/// overall, memory proportional to `n`.
 #[derive(Debug)]
 pub struct Smallest {
     n: usize,
-    heap: BinaryHeap<Keyed>,
+    buf: Vec<Keyed>,
+    cutoff: Option<Keyed>,
 }
 
 impl Smallest {
     pub fn new(n: usize) -> Self {
-        Smallest {
-            n,
-            heap: BinaryHeap::with_capacity(n.min(1 << 16)),
-        }
+        Smallest { n, buf: Vec::new(), cutoff: None }
     }
 
     #[inline]
     pub fn push(&mut self, item: Keyed) {
-        if self.heap.len() < self.n {
-            self.heap.push(item);
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if item < *worst {
-                *worst = item;
-            }
+        if self.n == 0 || self.cutoff.is_some_and(|c| item >= c) {
+            return;
+        }
+        self.buf.push(item);
+        if self.buf.len() >= 2 * self.n + 64 {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        if self.buf.len() > self.n {
+            self.buf.select_nth_unstable(self.n - 1);
+            self.buf.truncate(self.n);
+            self.cutoff = self.buf.iter().max().copied();
         }
     }
 
     /// Positions of the kept items, in no particular order.
-    pub fn positions(self) -> impl Iterator<Item = usize> {
-        self.heap.into_iter().map(|k| k.pos)
+    pub fn positions(mut self) -> impl Iterator<Item = usize> {
+        self.compact();
+        self.buf.into_iter().map(|k| k.pos)
     }
 
     /// The kept items in ascending (key, position) order.
-    pub fn into_sorted(self) -> Vec<Keyed> {
-        self.heap.into_sorted_vec()
+    pub fn into_sorted(mut self) -> Vec<Keyed> {
+        self.compact();
+        self.buf.sort_unstable();
+        self.buf
     }
 }
 
@@ -99,6 +111,20 @@ mod tests {
         let mut v = vec![Keyed::new(0.0, 0), Keyed::new(-0.0, 1), Keyed::new(-1.0, 2)];
         rank(&mut v);
         assert_eq!(v.iter().map(|k| k.pos).collect::<Vec<_>>(), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn many_pushes_keep_the_first_of_a_stable_sort() {
+        let keys: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 13) as f64).collect();
+        let mut s = Smallest::new(300);
+        for (i, &k) in keys.iter().enumerate() {
+            s.push(Keyed::new(k, i));
+        }
+        let mut all: Vec<Keyed> = keys.iter().enumerate().map(|(i, &k)| Keyed::new(k, i)).collect();
+        all.sort();
+        let want: Vec<usize> = all[..300].iter().map(|k| k.pos).collect();
+        let got: Vec<usize> = s.into_sorted().iter().map(|k| k.pos).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
