@@ -2,12 +2,16 @@
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::joint::{self, argmax, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN};
+use crate::joint::{
+    self, argmax, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN, SELECTED, SELECTED_BY_CLASS,
+};
+use crate::parallel::{self, Workers};
 use crate::prune;
 use crate::ragged::Probs;
-use crate::rank::{self, Keyed, Smallest};
-use crate::scores::{check_entropy_domain, Method, Scorer};
-use crate::thresholds::{batched_thresholds, confident_thresholds, SLACK};
+use crate::rank::{Keyed, Smallest};
+use crate::scores::{Method, Scorer};
+use crate::thresholds::{batched_thresholds, first_pass, FirstPass, SLACK};
+use std::ops::Range;
 
 /// Which tokens count as issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +69,8 @@ pub struct Options {
     pub low_memory: bool,
     /// A dataset whose labels are all class 0 is accepted (cleanlab allows it for Python ints).
     pub allow_one_class: bool,
+    /// Worker threads; 0 = `TOKENCLEAN_NUM_THREADS` or all cores. Never changes the answer.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -79,6 +85,7 @@ impl Default for Options {
             confident_joint: None,
             low_memory: false,
             allow_one_class: false,
+            threads: 0,
         }
     }
 }
@@ -161,46 +168,27 @@ fn check_options(labels: &[u32], k: usize, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Rejects NaN, infinities and probabilities outside `[-1e-6, 1 + 1e-6]` (bounds in the dtype).
-pub fn check_probabilities<T: Float>(probs: &Probs) -> Result<()> {
-    let lo = T::from_f64(-SLACK);
-    let hi = T::from_f64(1.0 + SLACK);
-    probs.try_for_each_row::<T>(|f, row| {
-        for (j, &v) in row.iter().enumerate() {
-            let x = v.to_f64();
-            if !x.is_finite() {
-                return Err(Error::NotFinite { row: f, class: j, value: x });
-            }
-            if v < lo || v > hi {
-                return Err(Error::OutOfRange { row: f, class: j, value: x });
-            }
-        }
-        Ok(())
-    })
-}
-
 fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<usize>> {
-    check_probabilities::<T>(probs)?;
+    let n = labels.len();
+    let w = Workers::new(opts.threads);
+    let ranges = w.ranges(n);
+    let first = first_pass::<T>(labels, probs, &w, &ranges)?;
     if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
-        check_entropy_domain::<T>(probs)?;
+        if let Some((row, class, value)) = first.outside_unit {
+            return Err(Error::EntropyDomain { row, class, value });
+        }
     }
     if opts.low_memory {
-        return run_low_memory::<T>(labels, probs, opts);
+        return run_low_memory::<T>(labels, probs, opts, &w, &ranges);
     }
     let k = probs.num_classes();
-    let thresholds = confident_thresholds::<T>(labels, probs);
-    let scan = joint::scan::<T>(labels, probs, &thresholds.cuts());
-    let mut counts = vec![0usize; k];
-    for &l in labels {
-        counts[l as usize] += 1;
-    }
+    let FirstPass { thresholds, counts, .. } = first;
+    let mut scan = joint::scan::<T>(labels, probs, &thresholds.cuts(), &w, &ranges);
 
     let mut unflag = true;
-    let mask: Vec<bool> = match opts.filter_by {
-        FilterBy::ConfidentLearning => scan.flags.iter().map(|&f| f & OFF_DIAGONAL != 0).collect(),
-        FilterBy::PredictedNeqGiven => {
-            scan.flags.iter().map(|&f| f & PREDICTED_NEQ_GIVEN != 0).collect()
-        }
+    match opts.filter_by {
+        FilterBy::ConfidentLearning => mark(&mut scan.flags, OFF_DIAGONAL),
+        FilterBy::PredictedNeqGiven => mark(&mut scan.flags, PREDICTED_NEQ_GIVEN),
         FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin => {
             unflag = false;
             let method = if opts.filter_by == FilterBy::LowSelfConfidence {
@@ -213,7 +201,11 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 .iter()
                 .filter(|&&f| f & OFF_DIAGONAL != 0 && f & NEAR_LABEL == 0)
                 .count();
-            lowest_scores::<T>(labels, probs, method, wanted)
+            let scorer = Scorer::unadjusted(method);
+            let picked = lowest_scores::<T>(labels, probs, &scorer, wanted, &w, &ranges);
+            for f in picked.positions() {
+                scan.flags[f] |= SELECTED;
+            }
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
             let cj: Vec<f64> = match &opts.confident_joint {
@@ -230,45 +222,69 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 pcm = prune::rescale_to_removals(&pcm, k, r, &counts);
             }
             let min = opts.min_examples_per_class;
-            match opts.filter_by {
-                FilterBy::PruneByClass => prune::flag_by_class::<T>(labels, probs, &pcm, &counts, min),
-                FilterBy::PruneByNoiseRate => {
-                    prune::flag_by_noise_rate::<T>(labels, probs, &pcm, &counts, min)
+            if opts.filter_by != FilterBy::PruneByNoiseRate {
+                let bit = if opts.filter_by == FilterBy::Both { SELECTED_BY_CLASS } else { SELECTED };
+                for f in prune::select_by_class::<T>(labels, probs, &pcm, &counts, min, &w, &ranges) {
+                    scan.flags[f] |= bit;
                 }
-                _ => {
-                    let a = prune::flag_by_class::<T>(labels, probs, &pcm, &counts, min);
-                    let b = prune::flag_by_noise_rate::<T>(labels, probs, &pcm, &counts, min);
-                    a.iter().zip(&b).map(|(&x, &y)| x && y).collect()
+            }
+            if opts.filter_by != FilterBy::PruneByClass {
+                let both = opts.filter_by == FilterBy::Both;
+                for f in prune::select_by_noise_rate::<T>(labels, probs, &pcm, &counts, min, &w, &ranges) {
+                    if !both || scan.flags[f] & SELECTED_BY_CLASS != 0 {
+                        scan.flags[f] |= SELECTED;
+                    }
                 }
             }
         }
-    };
-    let issues: Vec<usize> = mask
-        .iter()
-        .zip(&scan.flags)
-        .enumerate()
-        .filter(|(_, (&m, &f))| m && !(unflag && f & NEAR_LABEL != 0))
-        .map(|(i, _)| i)
-        .collect();
+    }
+    let drop_near = if unflag { NEAR_LABEL } else { 0 };
+    let issues = collect(&scan.flags, drop_near, &w, &ranges);
     match opts.rank_by {
         None => Ok(issues),
         Some(method) => {
             let adjust = opts.adjust_pred_probs.then_some(&thresholds);
-            rank_issues::<T>(labels, probs, &issues, &Scorer::new(method, adjust)?)
+            Ok(rank_issues::<T>(labels, probs, &issues, &Scorer::new(method, adjust)?, &w))
         }
     }
 }
 
-/// Positions of the `wanted` lowest scores (stable), as a mask.
-fn lowest_scores<T: Float>(labels: &[u32], probs: &Probs, method: Method, wanted: usize) -> Vec<bool> {
-    let scorer = Scorer::unadjusted(method);
-    let mut pick = Smallest::new(wanted);
-    probs.for_each_row::<T>(|f, row| pick.push(Keyed::new(scorer.score(row, labels[f] as usize), f)));
-    let mut mask = vec![false; labels.len()];
-    for f in pick.positions() {
-        mask[f] = true;
+/// Selects every token with `bit` set.
+fn mark(flags: &mut [u8], bit: u8) {
+    for f in flags.iter_mut() {
+        if *f & bit != 0 {
+            *f |= SELECTED;
+        }
     }
-    mask
+}
+
+/// Positions of selected tokens without any of `drop` bits, in order.
+fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
+    let parts = w.map(ranges, |r| {
+        r.clone()
+            .filter(|&f| flags[f] & SELECTED != 0 && flags[f] & drop == 0)
+            .collect::<Vec<usize>>()
+    });
+    parts.concat()
+}
+
+/// The `wanted` lowest scores (stable).
+fn lowest_scores<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    scorer: &Scorer,
+    wanted: usize,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Smallest {
+    let parts = w.map(ranges, |r| {
+        let mut pick = Smallest::new(wanted);
+        probs.for_each_row_in::<T>(r.clone(), |f, row| {
+            pick.push(Keyed::new(scorer.score(row, labels[f] as usize), f));
+        });
+        pick
+    });
+    Smallest::merge(wanted, parts)
 }
 
 /// Sorts `issues` by score, ties by position.
@@ -277,38 +293,52 @@ fn rank_issues<T: Float>(
     probs: &Probs,
     issues: &[usize],
     scorer: &Scorer,
-) -> Result<Vec<usize>> {
-    let mut buf = vec![T::ZERO; probs.num_classes()];
-    let mut keyed: Vec<Keyed> = issues
-        .iter()
-        .map(|&f| Keyed::new(scorer.score(probs.row(f, &mut buf), labels[f] as usize), f))
-        .collect();
-    rank::rank(&mut keyed);
-    Ok(keyed.into_iter().map(|k| k.pos).collect())
+    w: &Workers,
+) -> Vec<usize> {
+    let k = probs.num_classes();
+    let chunks: Vec<&[usize]> = issues.chunks(parallel::CHUNK / 4).collect();
+    let parts = w.map(&chunks, |chunk| {
+        let mut buf = vec![T::ZERO; k];
+        chunk
+            .iter()
+            .map(|&f| Keyed::new(scorer.score(probs.row(f, &mut buf), labels[f] as usize), f))
+            .collect::<Vec<Keyed>>()
+    });
+    let mut keyed = parts.concat();
+    w.sort(&mut keyed);
+    keyed.into_iter().map(|k| k.pos).collect()
 }
 
 /// cleanlab's `low_memory=True`: batched thresholds, a count of confidently mispredicted tokens,
 /// that many lowest scores, then the unflag step. Ranked by the same score (or position order).
-fn run_low_memory<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<usize>> {
-    let thresholds = batched_thresholds::<T>(labels, probs, LOW_MEMORY_BATCH);
+fn run_low_memory<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    opts: &Options,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Result<Vec<usize>> {
+    let thresholds = batched_thresholds::<T>(labels, probs, LOW_MEMORY_BATCH, w);
     let cuts: Vec<f64> = thresholds.iter().map(|t| t - SLACK).collect();
-    let method = opts.rank_by.unwrap_or(Method::SelfConfidence);
-    let scorer = Scorer::unadjusted(method);
-    let mut wanted = 0usize;
-    probs.for_each_row::<T>(|f, row| {
-        let top = argmax(row);
-        if top != labels[f] as usize && row[top].to_f64() >= cuts[top] {
-            wanted += 1;
-        }
+    let counts = w.map(ranges, |r| {
+        let mut wanted = 0usize;
+        probs.for_each_row_in::<T>(r.clone(), |f, row| {
+            let top = argmax(row);
+            if top != labels[f] as usize && row[top].to_f64() >= cuts[top] {
+                wanted += 1;
+            }
+        });
+        wanted
     });
-    let mut pick = Smallest::new(wanted);
-    let mut near = vec![false; labels.len()];
-    probs.for_each_row::<T>(|f, row| {
-        let label = labels[f] as usize;
-        near[f] = joint::label_wins_with_slack(row, label);
-        pick.push(Keyed::new(scorer.score(row, label), f));
-    });
-    let mut kept: Vec<Keyed> = pick.into_sorted().into_iter().filter(|k| !near[k.pos]).collect();
+    let wanted = counts.iter().sum();
+    let scorer = Scorer::unadjusted(opts.rank_by.unwrap_or(Method::SelfConfidence));
+    let picked = lowest_scores::<T>(labels, probs, &scorer, wanted, w, ranges);
+    let mut buf = vec![T::ZERO; probs.num_classes()];
+    let mut kept: Vec<Keyed> = picked
+        .into_sorted()
+        .into_iter()
+        .filter(|k| !joint::label_wins_with_slack(probs.row(k.pos, &mut buf), labels[k.pos] as usize))
+        .collect();
     if opts.rank_by.is_none() {
         kept.sort_by_key(|k| k.pos);
     }

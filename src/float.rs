@@ -25,6 +25,8 @@ pub trait Float:
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
     fn ln(self) -> Self;
+    /// The whole block as one row-major slice, when it is C-contiguous and of this type.
+    fn contiguous<'b>(block: &'b Block<'_>) -> Option<&'b [Self]>;
     /// Row `i` of `block` in this type: borrowed when the layout allows, else copied into `buf`.
     fn read_row<'b>(block: &'b Block<'_>, i: usize, buf: &'b mut [Self]) -> &'b [Self];
 }
@@ -47,6 +49,13 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln(self) -> Self {
                 <$t>::ln(self)
+            }
+            #[inline]
+            fn contiguous<'b>(block: &'b Block<'_>) -> Option<&'b [Self]> {
+                match block {
+                    Block::$same(view) => view.as_slice(),
+                    Block::$other(_) => None,
+                }
             }
             #[inline(always)]
             fn read_row<'b>(block: &'b Block<'_>, i: usize, buf: &'b mut [Self]) -> &'b [Self] {
@@ -78,39 +87,7 @@ macro_rules! impl_float {
 impl_float!(f32, false, F32, F64);
 impl_float!(f64, true, F64, F32);
 
-/// numpy's pairwise summation (`pairwise_sum` in numpy's `loops_utils.h`) over `values` in
-/// order: fewer than 8 summed in order from -0.0; up to 128 with eight interleaved
-/// accumulators; longer runs split at half rounded down to a multiple of 8.
-pub fn pairwise_sum<T: Float>(values: &[T]) -> T {
-    let n = values.len();
-    if n < 8 {
-        let mut res = T::NEG_ZERO;
-        for &v in values {
-            res = res + v;
-        }
-        res
-    } else if n <= 128 {
-        let mut r = [T::ZERO; 8];
-        r.copy_from_slice(&values[..8]);
-        let full = n - n % 8;
-        let mut i = 8;
-        while i < full {
-            for (j, acc) in r.iter_mut().enumerate() {
-                *acc = *acc + values[i + j];
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &v in &values[full..] {
-            res = res + v;
-        }
-        res
-    } else {
-        let mut half = n / 2;
-        half -= half % 8;
-        pairwise_sum(&values[..half]) + pairwise_sum(&values[half..])
-    }
-}
+pub use crate::pairwise::pairwise_sum;
 
 /// numpy's order of floats: -0.0 equals 0.0 (NaN never reaches here; it sorts last).
 #[inline]
@@ -139,23 +116,6 @@ pub fn truncate_like_numpy(x: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_sums_run_in_order() {
-        let v = [1.0f32, 1e8, -1e8];
-        assert_eq!(pairwise_sum(&v), 0.0);
-        assert!(pairwise_sum::<f64>(&[]).is_sign_negative());
-    }
-
-    #[test]
-    fn eight_accumulators_differ_from_a_running_sum() {
-        // A running sum loses every 1 against 2^24; numpy's accumulators keep most of them.
-        let mut v = vec![1.0f32; 9];
-        v[0] = 16_777_216.0;
-        let running = v.iter().fold(-0.0f32, |a, b| a + b);
-        assert_eq!(running, 16_777_216.0);
-        assert_eq!(pairwise_sum(&v), 16_777_224.0);
-    }
 
     #[test]
     fn truncation_matches_numpy() {

@@ -2,7 +2,9 @@
 //! its given label; and the calibration that rescales those counts to the label counts.
 
 use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
+use crate::parallel::Workers;
 use crate::ragged::Probs;
+use std::ops::Range;
 use crate::thresholds::SLACK;
 
 /// Counted with a confident guess different from the given label.
@@ -11,6 +13,10 @@ pub const OFF_DIAGONAL: u8 = 1;
 pub const NEAR_LABEL: u8 = 2;
 /// The plain argmax differs from the given label.
 pub const PREDICTED_NEQ_GIVEN: u8 = 4;
+/// Selected by the filter (set by the flagging step).
+pub const SELECTED: u8 = 8;
+/// Selected by `prune_by_class` (used by `both`).
+pub const SELECTED_BY_CLASS: u8 = 16;
 
 /// What one pass over the tokens learns.
 #[derive(Clone, Debug)]
@@ -44,40 +50,66 @@ pub fn label_wins_with_slack<T: Float>(row: &[T], label: usize) -> bool {
 
 /// One pass: confident guesses against `cuts` (see [`crate::thresholds::Thresholds::cuts`]),
 /// the joint counts and the per-token flags.
-pub fn scan<T: Float>(labels: &[u32], probs: &Probs, cuts: &[f64]) -> Scan {
+pub fn scan<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    cuts: &[f64],
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Scan {
     let k = probs.num_classes();
-    let mut joint = vec![0i64; k * k];
     let mut flags = vec![0u8; labels.len()];
-    probs.for_each_row::<T>(|f, row| {
-        let label = labels[f] as usize;
-        let mut confident = 0usize;
-        let mut first_confident = 0usize;
-        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-            if v.to_f64() >= cut {
-                if confident == 0 {
-                    first_confident = j;
-                }
-                confident += 1;
-            }
-        }
-        let top = argmax(row);
-        let mut flag = 0u8;
-        if confident > 0 {
-            let guess = if confident > 1 { top } else { first_confident };
-            joint[label * k + guess] += 1;
-            if guess != label {
-                flag |= OFF_DIAGONAL;
-            }
-        }
-        if top != label {
-            flag |= PREDICTED_NEQ_GIVEN;
-        }
-        if label_wins_with_slack(row, label) {
-            flag |= NEAR_LABEL;
-        }
-        flags[f] = flag;
+    let joints = w.map_mut(ranges, &mut flags, |range, out| {
+        let mut joint = vec![0i64; k * k];
+        let base = range.start;
+        probs.for_each_row_in::<T>(range, |f, row| {
+            let label = labels[f] as usize;
+            out[f - base] = token_flags(row, label, cuts, &mut joint, k);
+        });
+        joint
     });
+    let mut joint = vec![0i64; k * k];
+    for part in joints {
+        for (a, b) in joint.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
     Scan { joint, flags }
+}
+
+#[inline]
+fn token_flags<T: Float>(row: &[T], label: usize, cuts: &[f64], joint: &mut [i64], k: usize) -> u8 {
+    let mut confident = 0usize;
+    let mut first_confident = 0usize;
+    let mut top = 0usize;
+    let mut best = row[0];
+    for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+        if v.to_f64() >= cut {
+            if confident == 0 {
+                first_confident = j;
+            }
+            confident += 1;
+        }
+        if v > best {
+            best = v;
+            top = j;
+        }
+    }
+    let mut flag = 0u8;
+    if confident > 0 {
+        let guess = if confident > 1 { top } else { first_confident };
+        joint[label * k + guess] += 1;
+        if guess != label {
+            flag |= OFF_DIAGONAL;
+        }
+    }
+    if top != label {
+        flag |= PREDICTED_NEQ_GIVEN;
+    }
+    if label_wins_with_slack(row, label) {
+        flag |= NEAR_LABEL;
+    }
+    flag
 }
 
 /// Sets every diagonal entry below 1 to 1.
@@ -171,8 +203,9 @@ mod tests {
         let p = array![[0.9f64, 0.1], [0.2, 0.8], [0.95, 0.05]];
         let probs = Probs::from_view_f64(p.view()).unwrap();
         let labels = [0, 1, 1];
-        let t = crate::thresholds::confident_thresholds::<f64>(&labels, &probs);
-        let s = scan::<f64>(&labels, &probs, &t.cuts());
+        let w = Workers::serial();
+        let t = crate::thresholds::first_pass::<f64>(&labels, &probs, &w, &[0..3]).unwrap().thresholds;
+        let s = scan::<f64>(&labels, &probs, &t.cuts(), &w, &[0..3]);
         // class-1 threshold is (0.8 + 0.05) / 2: token 2 is confidently class 0
         assert_eq!(s.joint, vec![1, 0, 1, 1]);
         assert_eq!(s.flags[2], OFF_DIAGONAL | PREDICTED_NEQ_GIVEN);

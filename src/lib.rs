@@ -8,6 +8,8 @@ pub mod error;
 pub mod filter;
 pub mod float;
 pub mod joint;
+pub mod pairwise;
+pub mod parallel;
 pub mod prune;
 pub mod ragged;
 pub mod rank;

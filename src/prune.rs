@@ -3,7 +3,9 @@
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
+use crate::parallel::Workers;
 use crate::ragged::Probs;
+use std::ops::Range;
 use crate::rank::{Keyed, Smallest};
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
@@ -88,74 +90,93 @@ fn prunable(count: usize, min_examples: f64) -> bool {
 }
 
 /// `prune_by_class`: per class, the tokens with the lowest probability of their given class,
-/// as many as the class holds beyond its diagonal prune count.
-pub fn flag_by_class<T: Float>(
+/// as many as the class holds beyond its diagonal prune count. Returns their positions.
+pub fn select_by_class<T: Float>(
     labels: &[u32],
     probs: &Probs,
     pcm: &[i64],
     counts: &[usize],
     min_examples: f64,
-) -> Vec<bool> {
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<usize> {
     let k = probs.num_classes();
-    let mut pickers: Vec<Option<Smallest>> = (0..k)
+    let wanted: Vec<Option<usize>> = (0..k)
         .map(|c| {
             let n = counts[c] as i64 - pcm[c * k + c];
-            (prunable(counts[c], min_examples) && n >= 1).then(|| Smallest::new(n as usize))
+            (prunable(counts[c], min_examples) && n >= 1).then_some(n as usize)
         })
         .collect();
-    probs.for_each_row::<T>(|f, row| {
-        let c = labels[f] as usize;
-        if let Some(p) = &mut pickers[c] {
-            p.push(Keyed::new(row[c].to_f64(), f));
-        }
+    let per_range = w.map(ranges, |range| {
+        let mut pickers: Vec<Option<Smallest>> = wanted.iter().map(|n| n.map(Smallest::new)).collect();
+        probs.for_each_row_in::<T>(range.clone(), |f, row| {
+            let c = labels[f] as usize;
+            if let Some(p) = &mut pickers[c] {
+                p.push(Keyed::new(row[c].to_f64(), f));
+            }
+        });
+        pickers
     });
-    let mut mask = vec![false; labels.len()];
-    for p in pickers.into_iter().flatten() {
-        for f in p.positions() {
-            mask[f] = true;
+    let mut merged: Vec<Option<Smallest>> = wanted.iter().map(|n| n.map(Smallest::new)).collect();
+    for pickers in per_range {
+        for (m, p) in merged.iter_mut().zip(pickers) {
+            if let (Some(m), Some(p)) = (m, p) {
+                m.absorb(p);
+            }
         }
     }
-    mask
+    merged.into_iter().flatten().flat_map(Smallest::positions).collect()
 }
 
 /// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
-/// count, the tokens labelled c with the largest margin `p[j] - p[c]`.
-pub fn flag_by_noise_rate<T: Float>(
+/// count, the tokens labelled c with the largest margin `p[j] - p[c]` (ties: earlier first).
+/// Returns their positions (a token may appear more than once).
+pub fn select_by_noise_rate<T: Float>(
     labels: &[u32],
     probs: &Probs,
     pcm: &[i64],
     counts: &[usize],
     min_examples: f64,
-) -> Vec<bool> {
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<usize> {
     let k = probs.num_classes();
-    // For each given class: the (other class, picker) pairs that prune it.
-    let mut pickers: Vec<Vec<(usize, Smallest)>> = (0..k)
+    // For each given class: the other classes that prune it, with how many.
+    let wanted: Vec<Vec<(usize, usize)>> = (0..k)
         .map(|c| {
             if !prunable(counts[c], min_examples) {
                 return Vec::new();
             }
             (0..k)
                 .filter(|&j| j != c && pcm[j * k + c] > 0)
-                .map(|j| (j, Smallest::new(pcm[j * k + c] as usize)))
+                .map(|j| (j, pcm[j * k + c] as usize))
                 .collect()
         })
         .collect();
-    probs.for_each_row::<T>(|f, row| {
-        let c = labels[f] as usize;
-        for (j, p) in pickers[c].iter_mut() {
-            let margin = row[*j] - row[c];
-            p.push(Keyed::new((-margin).to_f64(), f));
-        }
+    let fresh = || -> Vec<Vec<(usize, Smallest)>> {
+        wanted.iter().map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect()).collect()
+    };
+    let per_range = w.map(ranges, |range| {
+        let mut pickers = fresh();
+        probs.for_each_row_in::<T>(range.clone(), |f, row| {
+            let c = labels[f] as usize;
+            for (j, p) in pickers[c].iter_mut() {
+                // cleanlab sorts the negated margin ascending.
+                let margin = row[*j] - row[c];
+                p.push(Keyed::new((-margin).to_f64(), f));
+            }
+        });
+        pickers
     });
-    let mut mask = vec![false; labels.len()];
-    for per_class in pickers {
-        for (_, p) in per_class {
-            for f in p.positions() {
-                mask[f] = true;
+    let mut merged = fresh();
+    for pickers in per_range {
+        for (m, p) in merged.iter_mut().zip(pickers) {
+            for ((_, m), (_, p)) in m.iter_mut().zip(p) {
+                m.absorb(p);
             }
         }
     }
-    mask
+    merged.into_iter().flatten().flat_map(|(_, p)| p.positions()).collect()
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.

@@ -117,6 +117,7 @@ fn options(
         confident_joint,
         low_memory,
         allow_one_class: false,
+        threads: n_jobs.map_or(0, |n| n as usize),
     })
 }
 
@@ -194,6 +195,21 @@ fn sentence_labels(
             )));
         }
         let kind = arr.dtype().kind();
+        if kind == b'u' && arr.dtype().itemsize() == 8 {
+            let as_u = arr.call_method1("astype", ("uint64",))?.cast_into::<PyArray1<u64>>()?;
+            let ro = as_u.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            for (t, &v) in ro.as_array().iter().enumerate() {
+                match i64::try_from(v) {
+                    Ok(v) => out.push(v),
+                    Err(_) => {
+                        return Err(PyValueError::new_err(format!(
+                            "label {v} at sentence {s}, token {t} is not below the number of classes"
+                        )))
+                    }
+                }
+            }
+            return Ok(false);
+        }
         if kind == b'i' || kind == b'u' {
             let as64 = match arr.cast::<PyArray1<i64>>() {
                 Ok(a) => a.clone(),
@@ -281,9 +297,9 @@ fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Boun
 }
 
 /// Checks labels against K and turns them into class ids, naming the first bad one.
-fn class_ids(raw: &[i64], k: usize, at: &Where) -> PyResult<Vec<u32>> {
+fn class_ids(raw: impl ExactSizeIterator<Item = i64>, k: usize, at: &Where) -> PyResult<Vec<u32>> {
     let mut ids = Vec::with_capacity(raw.len());
-    for (f, &l) in raw.iter().enumerate() {
+    for (f, l) in raw.enumerate() {
         if l < 0 || l as u64 >= k as u64 {
             let why = if l < 0 {
                 "is negative".to_string()
@@ -449,8 +465,7 @@ fn find_label_issues_ragged<'py>(
     };
     let offsets = Offsets::from_lengths(lengths);
     let at = Where::Sentences(&offsets);
-    let ids = class_ids(&raw, k, &at)?;
-    drop(raw);
+    let ids = class_ids(raw.into_iter(), k, &at)?;
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
     let typed_arrays = arrays.iter().map(typed).collect::<PyResult<Vec<_>>>()?;
     let probs = Probs::new(typed_arrays.iter().map(untracked_block).collect())
@@ -514,21 +529,27 @@ fn find_label_issues_flat<'py>(
         Some(l) => {
             let ro = l.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
             let mut lens = Vec::with_capacity(ro.len());
+            let mut total = 0usize;
             for (s, &x) in ro.as_array().iter().enumerate() {
                 if x < 0 {
                     return Err(PyValueError::new_err(format!(
                         "lengths[{s}] = {x}; sentence lengths cannot be negative"
                     )));
                 }
+                total = total.checked_add(x as usize).ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "lengths add up to more than {} tokens; pred_probs has {n} rows",
+                        usize::MAX
+                    ))
+                })?;
                 lens.push(x as usize);
             }
-            let o = Offsets::from_lengths(lens);
-            if o.num_tokens() != n {
+            if total != n {
                 return Err(PyValueError::new_err(format!(
-                    "lengths add up to {} tokens but pred_probs has {n} rows",
-                    o.num_tokens()
+                    "lengths add up to {total} tokens but pred_probs has {n} rows"
                 )));
             }
+            let o = Offsets::from_lengths(lens);
             Some(o)
         }
     };
@@ -539,9 +560,7 @@ fn find_label_issues_flat<'py>(
     if n == 0 {
         return Err(PyValueError::new_err("the dataset is empty: no token"));
     }
-    let raw: Vec<i64> = raw.iter().copied().collect();
-    let ids = class_ids(&raw, k, &at)?;
-    drop(raw);
+    let ids = class_ids(raw.iter().copied(), k, &at)?;
     opts.allow_one_class = allow_one_class && ids.iter().all(|&l| l == 0);
     let borrowed = borrow(pred_probs)?;
     let probs = Probs::new(vec![block(&borrowed)]).map_err(|e| core_error(e, &at))?;

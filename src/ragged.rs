@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::float::Float;
 use ndarray::ArrayView2;
+use std::ops::Range;
 
 /// One borrowed (rows, K) block of probabilities.
 #[derive(Clone, Debug)]
@@ -91,33 +92,69 @@ impl<'a> Probs<'a> {
     }
 
     /// Calls `f(flat_index, row)` for every token in order.
-    pub fn for_each_row<T: Float>(&self, mut f: impl FnMut(usize, &[T])) {
-        let mut buf = vec![T::ZERO; self.k];
-        for (block, &start) in self.blocks.iter().zip(&self.starts) {
-            for i in 0..block.nrows() {
-                f(start + i, T::read_row(block, i, &mut buf));
-            }
+    pub fn for_each_row<T: Float>(&self, f: impl FnMut(usize, &[T])) {
+        self.for_each_row_in(0..self.len(), f);
+    }
+
+    /// Calls `f(flat_index, row)` for the tokens in `range`, in order. C-contiguous blocks of
+    /// the right dtype are walked as one slice; others row by row.
+    pub fn for_each_row_in<T: Float>(&self, range: Range<usize>, mut f: impl FnMut(usize, &[T])) {
+        let _ = self.try_for_each_row_in::<T, ()>(range, |i, r| {
+            f(i, r);
+            Ok(())
+        });
+    }
+
+    /// Like [`Probs::for_each_row_in`], stopping at the first error.
+    pub fn try_for_each_row_in<T: Float, E>(
+        &self,
+        range: Range<usize>,
+        mut f: impl FnMut(usize, &[T]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if range.is_empty() {
+            return Ok(());
         }
+        let k = self.k;
+        let mut buf = vec![T::ZERO; k];
+        let mut b = self.block_of(range.start);
+        while b < self.blocks.len() && self.starts[b] < range.end {
+            let start = self.starts[b];
+            let block = &self.blocks[b];
+            let lo = range.start.saturating_sub(start);
+            let hi = (range.end - start).min(block.nrows());
+            if lo < hi {
+                if let Some(all) = T::contiguous(block) {
+                    for (i, row) in all[lo * k..hi * k].chunks_exact(k).enumerate() {
+                        f(start + lo + i, row)?;
+                    }
+                } else {
+                    for i in lo..hi {
+                        f(start + i, T::read_row(block, i, &mut buf))?;
+                    }
+                }
+            }
+            b += 1;
+        }
+        Ok(())
     }
 
     /// Like [`Probs::for_each_row`], stopping at the first error.
     pub fn try_for_each_row<T: Float>(
         &self,
-        mut f: impl FnMut(usize, &[T]) -> Result<()>,
+        f: impl FnMut(usize, &[T]) -> Result<()>,
     ) -> Result<()> {
-        let mut buf = vec![T::ZERO; self.k];
-        for (block, &start) in self.blocks.iter().zip(&self.starts) {
-            for i in 0..block.nrows() {
-                f(start + i, T::read_row(block, i, &mut buf))?;
-            }
-        }
-        Ok(())
+        self.try_for_each_row_in(0..self.len(), f)
+    }
+
+    /// The block holding flat row `f` (the last block whose start is <= f; empty blocks share
+    /// their start with the next one).
+    fn block_of(&self, f: usize) -> usize {
+        self.starts[..self.blocks.len()].partition_point(|&s| s <= f).max(1) - 1
     }
 
     /// Row `f`, borrowed or copied into `buf` (length K).
     pub fn row<'b, T: Float>(&'b self, f: usize, buf: &'b mut [T]) -> &'b [T] {
-        // The last block whose start is <= f; empty blocks share a start with the next one.
-        let b = self.starts[..self.blocks.len()].partition_point(|&s| s <= f) - 1;
+        let b = self.block_of(f);
         T::read_row(&self.blocks[b], f - self.starts[b], buf)
     }
 }

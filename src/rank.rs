@@ -55,7 +55,13 @@ impl Smallest {
 
     #[inline]
     pub fn push(&mut self, item: Keyed) {
-        if self.n == 0 || self.cutoff.is_some_and(|c| item >= c) {
+        if let Some(c) = &self.cutoff {
+            // Keys are never NaN or -0.0, so plain comparisons agree with the total order.
+            if item.key > c.key || (item.key == c.key && item.pos >= c.pos) {
+                return;
+            }
+        }
+        if self.n == 0 {
             return;
         }
         self.buf.push(item);
@@ -70,6 +76,22 @@ impl Smallest {
             self.buf.truncate(self.n);
             self.cutoff = self.buf.iter().max().copied();
         }
+    }
+
+    /// Adds everything `other` kept (the union's `n` best survive, whatever the order).
+    pub fn absorb(&mut self, other: Smallest) {
+        for item in other.buf {
+            self.push(item);
+        }
+    }
+
+    /// Merges per-range selections of the same `n`.
+    pub fn merge(n: usize, parts: impl IntoIterator<Item = Smallest>) -> Smallest {
+        let mut all = Smallest::new(n);
+        for p in parts {
+            all.absorb(p);
+        }
+        all
     }
 
     /// Positions of the kept items, in no particular order.

@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, Float};
-use crate::ragged::Probs;
 use crate::thresholds::Thresholds;
 
 /// How to score a token.
@@ -123,18 +122,6 @@ fn confidence_weighted_entropy<T: Float>(row: &[T], label: usize) -> f64 {
     };
     let ratio = entropy / confidence.to_f64();
     (ratio + 1.0).ln() / ratio.max(CLIP)
-}
-
-/// cleanlab refuses to compute entropies when any probability lies outside [0, 1].
-pub fn check_entropy_domain<T: Float>(probs: &Probs) -> Result<()> {
-    probs.try_for_each_row::<T>(|f, row| {
-        for (j, &v) in row.iter().enumerate() {
-            if v < T::ZERO || v > T::ONE {
-                return Err(Error::EntropyDomain { row: f, class: j, value: v.to_f64() });
-            }
-        }
-        Ok(())
-    })
 }
 
 #[cfg(test)]

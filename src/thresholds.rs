@@ -1,7 +1,11 @@
 //! Per-class confident thresholds: the mean probability of class k over tokens labelled k.
 
-use crate::float::{pairwise_sum, Float};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::pairwise::{assemble, pairwise_sum, Piece, PieceBuilder, Plan};
+use crate::parallel::Workers;
 use crate::ragged::Probs;
+use std::ops::Range;
 
 /// Class thresholds with the dtype numpy gives them.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,13 +26,9 @@ pub const SLACK: f64 = 1e-6;
 
 impl Thresholds {
     /// From per-class sums (in the input dtype) and counts, as `np.mean` then `np.clip`.
-    fn from_sums<T: Float>(sums: &[T], counts: &[usize]) -> Self {
-        let wide = T::IS_F64 || counts.iter().any(|&c| c == 0);
-        let floor = if wide {
-            LOWER_BOUND
-        } else {
-            T::from_f64(LOWER_BOUND).to_f64()
-        };
+    pub fn from_sums<T: Float>(sums: &[T], counts: &[usize]) -> Self {
+        let wide = T::IS_F64 || counts.contains(&0);
+        let floor = if wide { LOWER_BOUND } else { T::from_f64(LOWER_BOUND).to_f64() };
         let values = sums
             .iter()
             .zip(counts)
@@ -50,13 +50,7 @@ impl Thresholds {
     pub fn cuts(&self) -> Vec<f64> {
         self.values
             .iter()
-            .map(|&t| {
-                if self.wide {
-                    t - SLACK
-                } else {
-                    ((t as f32) - (SLACK as f32)) as f64
-                }
-            })
+            .map(|&t| if self.wide { t - SLACK } else { ((t as f32) - (SLACK as f32)) as f64 })
             .collect()
     }
 
@@ -66,57 +60,115 @@ impl Thresholds {
     }
 }
 
-/// Thresholds over all tokens. Each class's values are gathered in token order and summed
-/// pairwise, as `np.mean(pred_probs[:, k][labels == k])` does.
-pub fn confident_thresholds<T: Float>(labels: &[u32], probs: &Probs) -> Thresholds {
-    let k = probs.num_classes();
+/// Tokens per class.
+pub fn label_counts(labels: &[u32], k: usize) -> Vec<usize> {
     let mut counts = vec![0usize; k];
     for &l in labels {
         counts[l as usize] += 1;
     }
-    let mut gathered: Vec<Vec<T>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-    probs.for_each_row::<T>(|f, row| {
-        let l = labels[f] as usize;
-        gathered[l].push(row[l]);
+    counts
+}
+
+/// What the first pass over the probabilities finds.
+pub struct FirstPass {
+    pub thresholds: Thresholds,
+    pub counts: Vec<usize>,
+    /// The first probability outside [0, 1] (row, class, value), which entropies refuse.
+    pub outside_unit: Option<(usize, usize, f64)>,
+}
+
+struct RangePass<T> {
+    pieces: Vec<Piece<T>>,
+    outside_unit: Option<(usize, usize, f64)>,
+}
+
+/// One pass over all tokens: validates every probability (finite, within
+/// `[-1e-6, 1 + 1e-6]` in the dtype) and computes the thresholds. Each class's values are
+/// summed along numpy's pairwise tree in token order, exactly as
+/// `np.mean(pred_probs[:, k][labels == k])`, without gathering them.
+pub fn first_pass<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Result<FirstPass> {
+    let k = probs.num_classes();
+    let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
+    let mut counts = vec![0usize; k];
+    let mut work = Vec::with_capacity(ranges.len());
+    for (r, c) in ranges.iter().zip(&per_range) {
+        work.push((r.clone(), counts.clone()));
+        for (total, n) in counts.iter_mut().zip(c) {
+            *total += n;
+        }
+    }
+    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let lo = T::from_f64(-SLACK);
+    let hi = T::from_f64(1.0 + SLACK);
+    let results = w.map(&work, |(range, starts)| -> Result<RangePass<T>> {
+        let mut builders: Vec<PieceBuilder<T>> =
+            plans.iter().zip(starts).map(|(p, &s)| PieceBuilder::new(p, s)).collect();
+        let mut outside_unit = None;
+        probs.try_for_each_row_in::<T, Error>(range.clone(), |f, row| {
+            for (j, &v) in row.iter().enumerate() {
+                // One comparison pair covers the common case; details only on failure.
+                if !(v >= T::ZERO && v <= T::ONE) {
+                    let x = v.to_f64();
+                    if !x.is_finite() {
+                        return Err(Error::NotFinite { row: f, class: j, value: x });
+                    }
+                    if v < lo || v > hi {
+                        return Err(Error::OutOfRange { row: f, class: j, value: x });
+                    }
+                    outside_unit.get_or_insert((f, j, x));
+                }
+            }
+            let l = labels[f] as usize;
+            builders[l].push(&plans[l], row[l]);
+            Ok(())
+        })?;
+        Ok(RangePass { pieces: builders.into_iter().map(PieceBuilder::finish).collect(), outside_unit })
     });
-    let sums: Vec<T> = gathered.iter().map(|v| pairwise_sum(v)).collect();
-    Thresholds::from_sums(&sums, &counts)
+    let mut per_class: Vec<Vec<Piece<T>>> = (0..k).map(|_| Vec::with_capacity(ranges.len())).collect();
+    let mut outside_unit = None;
+    for r in results {
+        let r = r?;
+        if outside_unit.is_none() {
+            outside_unit = r.outside_unit;
+        }
+        for (c, piece) in r.pieces.into_iter().enumerate() {
+            per_class[c].push(piece);
+        }
+    }
+    let sums: Vec<T> = per_class.into_iter().zip(&plans).map(|(p, plan)| assemble(plan, p)).collect();
+    Ok(FirstPass { thresholds: Thresholds::from_sums(&sums, &counts), counts, outside_unit })
 }
 
 /// cleanlab's `low_memory` thresholds: a running float64 mean, weighted by class counts, of the
 /// thresholds of consecutive batches of `batch` tokens, clipped after every batch.
-pub fn batched_thresholds<T: Float>(labels: &[u32], probs: &Probs, batch: usize) -> Vec<f64> {
+pub fn batched_thresholds<T: Float>(labels: &[u32], probs: &Probs, batch: usize, w: &Workers) -> Vec<f64> {
     let k = probs.num_classes();
-    let mut running = vec![0.0f64; k];
-    let mut seen = vec![0.0f64; k];
-    let mut gathered: Vec<Vec<T>> = vec![Vec::new(); k];
-    // One batch at a time: gather its label-column values, then fold them in.
-    let fold = |gathered: &mut Vec<Vec<T>>, running: &mut Vec<f64>, seen: &mut Vec<f64>| {
+    let n = labels.len();
+    let batches: Vec<Range<usize>> = (0..n.div_ceil(batch)).map(|b| b * batch..((b + 1) * batch).min(n)).collect();
+    let per_batch = w.map(&batches, |r| {
+        let mut gathered: Vec<Vec<T>> = vec![Vec::new(); k];
+        probs.for_each_row_in::<T>(r.clone(), |f, row| {
+            let l = labels[f] as usize;
+            gathered[l].push(row[l]);
+        });
         let counts: Vec<usize> = gathered.iter().map(Vec::len).collect();
         let sums: Vec<T> = gathered.iter().map(|v| pairwise_sum(v)).collect();
-        let bt = Thresholds::from_sums(&sums, &counts);
+        (Thresholds::from_sums(&sums, &counts), counts)
+    });
+    let mut running = vec![0.0f64; k];
+    let mut seen = vec![0.0f64; k];
+    for (bt, counts) in per_batch {
         for c in 0..k {
             let bc = counts[c] as f64;
             let num = seen[c] * running[c] + bc * bt.values[c];
             running[c] = (num / (seen[c] + bc).max(1.0)).max(LOWER_BOUND);
             seen[c] += bc;
         }
-        for v in gathered.iter_mut() {
-            v.clear();
-        }
-    };
-    let mut in_batch = 0;
-    probs.for_each_row::<T>(|f, row| {
-        let l = labels[f] as usize;
-        gathered[l].push(row[l]);
-        in_batch += 1;
-        if in_batch == batch {
-            fold(&mut gathered, &mut running, &mut seen);
-            in_batch = 0;
-        }
-    });
-    if in_batch > 0 {
-        fold(&mut gathered, &mut running, &mut seen);
     }
     running
 }
@@ -124,13 +176,18 @@ pub fn batched_thresholds<T: Float>(labels: &[u32], probs: &Probs, batch: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, Array2};
+
+    fn thresholds<T: Float>(labels: &[u32], probs: &Probs, threads: usize) -> Thresholds {
+        let w = Workers::new(threads);
+        first_pass::<T>(labels, probs, &w, &w.ranges(labels.len())).unwrap().thresholds
+    }
 
     #[test]
     fn all_present_float32_stays_narrow() {
         let p = array![[0.9f32, 0.1], [0.3, 0.7], [0.6, 0.4]];
         let probs = Probs::from_view_f32(p.view()).unwrap();
-        let t = confident_thresholds::<f32>(&[0, 1, 0], &probs);
+        let t = thresholds::<f32>(&[0, 1, 0], &probs, 1);
         assert!(!t.wide);
         assert_eq!(t.values[0], ((0.9f32 + 0.6f32) as f64 / 2.0) as f32 as f64);
         assert_eq!(t.values[1], 0.7f32 as f64);
@@ -141,7 +198,7 @@ mod tests {
     fn a_missing_class_widens_and_gets_two() {
         let p = array![[0.9f32, 0.1, 0.0], [0.3, 0.7, 0.0]];
         let probs = Probs::from_view_f32(p.view()).unwrap();
-        let t = confident_thresholds::<f32>(&[0, 1], &probs);
+        let t = thresholds::<f32>(&[0, 1], &probs, 1);
         assert!(t.wide);
         assert_eq!(t.values[2], 2.0);
         assert_eq!(t.cuts()[1], 0.7f32 as f64 - 1e-6);
@@ -151,19 +208,41 @@ mod tests {
     fn tiny_means_are_clipped() {
         let p = array![[1.0f64, 0.0], [1.0, 0.0]];
         let probs = Probs::from_view_f64(p.view()).unwrap();
-        let t = confident_thresholds::<f64>(&[0, 1], &probs);
-        assert_eq!(t.values[1], 2e-6);
+        assert_eq!(thresholds::<f64>(&[0, 1], &probs, 1).values[1], 2e-6);
+    }
+
+    #[test]
+    fn threads_do_not_change_the_sums() {
+        let n = 300_001;
+        let p = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 31 + j * 17) % 1000) as f32 / 999.0 * 0.3);
+        let labels: Vec<u32> = (0..n).map(|i| (i % 7 % 3) as u32).collect();
+        let probs = Probs::from_view_f32(p.view()).unwrap();
+        let one = thresholds::<f32>(&labels, &probs, 1);
+        let many = thresholds::<f32>(&labels, &probs, 4);
+        assert_eq!(one, many);
+        // and both equal the plain gathered pairwise mean
+        let col: Vec<f32> = (0..n).filter(|&i| labels[i] == 2).map(|i| p[[i, 2]]).collect();
+        let mean = (pairwise_sum(&col) as f64 / col.len() as f64) as f32;
+        assert_eq!(one.values[2], mean as f64);
+    }
+
+    #[test]
+    fn bad_values_are_reported_at_the_first_position() {
+        let p = array![[0.5f64, 0.5], [f64::NAN, 1.0], [2.0, 0.0]];
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let w = Workers::serial();
+        let err = first_pass::<f64>(&[0, 1, 0], &probs, &w, &[0..3]).err();
+        assert!(matches!(err, Some(Error::NotFinite { row: 1, class: 0, .. })));
     }
 
     #[test]
     fn batches_of_everything_equal_the_plain_mean_in_float64() {
         let p = array![[0.9f64, 0.1], [0.3, 0.7], [0.6, 0.4]];
         let probs = Probs::from_view_f64(p.view()).unwrap();
-        let one = batched_thresholds::<f64>(&[0, 1, 0], &probs, 10);
-        let plain = confident_thresholds::<f64>(&[0, 1, 0], &probs);
-        assert_eq!(one, plain.values);
-        let small = batched_thresholds::<f64>(&[0, 1, 0], &probs, 1);
-        // batch 1 = [0.9] for class 0, batch 3 = [0.6]: running mean (0.9 + 0.6) / 2
+        let w = Workers::serial();
+        let one = batched_thresholds::<f64>(&[0, 1, 0], &probs, 10, &w);
+        assert_eq!(one, thresholds::<f64>(&[0, 1, 0], &probs, 1).values);
+        let small = batched_thresholds::<f64>(&[0, 1, 0], &probs, 1, &w);
         assert_eq!(small[0], (1.0 * 0.9 + 1.0 * 0.6) / 2.0);
     }
 }

@@ -29,6 +29,8 @@ FILTER_KEYWORDS = frozenset(
     }
 )
 _PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
+_INT64_MAX = 2**63 - 1
+MAX_THREADS = 256
 
 
 def _is_real(x: object) -> bool:
@@ -89,6 +91,8 @@ def core_kwargs(
         if not all(_is_int(r) for r in items):
             raise TypeError("num_to_remove_per_class must be a sequence of integers")
         removals = [int(r) for r in items]
+        if any(abs(r) > _INT64_MAX for r in removals):
+            raise ValueError("num_to_remove_per_class holds a value beyond the int64 range")
 
     cj = kwargs.get("confident_joint")
     if cj is not None:
@@ -105,7 +109,8 @@ def core_kwargs(
             raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
         if n_jobs < 1:
             raise ValueError(f"n_jobs={n_jobs}; it must be at least 1")
-        n_jobs = int(n_jobs)
+        # More threads than this only adds start-up cost; results never depend on it.
+        n_jobs = min(int(n_jobs), MAX_THREADS)
 
     rank_by_kwargs = kwargs.get("rank_by_kwargs") or {}
     if not isinstance(rank_by_kwargs, dict):
@@ -133,10 +138,15 @@ def core_kwargs(
         )
     else:
         not_pruning = filter_by not in _PRUNE_FILTERS
-        if not_pruning and (frac_noise != 1.0 or removals is not None):
+        if not_pruning and removals is not None:
+            raise ValueError(
+                "num_to_remove_per_class only works with filter_by 'prune_by_noise_rate', "
+                f"'prune_by_class' or 'both', not {filter_by!r}"
+            )
+        if not_pruning and frac_noise != 1.0:
             warnings.warn(
-                "frac_noise and num_to_remove_per_class only affect filter_by "
-                "'prune_by_noise_rate', 'prune_by_class' and 'both'.",
+                "frac_noise only affects filter_by 'prune_by_noise_rate', 'prune_by_class' "
+                "and 'both'.",
                 stacklevel=3,
             )
         if filter_by == "confident_learning" and cj is not None:
@@ -164,18 +174,24 @@ def core_kwargs(
 
 def int_labels(labels: object, name: str = "labels") -> np.ndarray:
     """``labels`` as a 1-D native int64 array (no copy when it already is one)."""
+    what = "labels must be integer class ids" if name == "labels" else f"{name} must be integers"
+    if not isinstance(labels, np.ndarray):
+        if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+            raise TypeError(f"{name} must be a 1-D array or sequence, not {type(labels).__name__}")
+        if any(isinstance(x, (bool, np.bool_)) for x in labels):  # type: ignore[attr-defined]
+            raise TypeError(f"{name} hold a bool; {what}")
     arr = np.asarray(labels)
     if arr.dtype.kind == "b":
-        raise TypeError(f"{name} are booleans; labels must be integer class ids")
+        raise TypeError(f"{name} are booleans; {what}")
     if arr.dtype.kind not in "iu":
         if arr.size == 0:
             arr = arr.astype(np.int64)
         else:
-            raise TypeError(f"{name} have dtype {arr.dtype}; labels must be integer class ids")
+            raise TypeError(f"{name} have dtype {arr.dtype}; {what}")
     if arr.ndim != 1:
         raise ValueError(f"{name} have shape {arr.shape}; they must be 1-D")
-    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{name} hold values too large to be class ids")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > _INT64_MAX:
+        raise ValueError(f"{name} hold {arr.max()}, too large to be a class id")
     return arr.astype(np.dtype(np.int64).newbyteorder("="), copy=False)
 
 
@@ -190,6 +206,10 @@ def float_probs(pred_probs: object) -> np.ndarray:
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         return arr
+    if not isinstance(pred_probs, (list, tuple)):
+        raise TypeError(
+            f"pred_probs must be a 2-D numpy array (or nested lists), not {type(pred_probs).__name__}"
+        )
     try:
         return np.asarray(pred_probs, dtype=np.float64)
     except (TypeError, ValueError) as e:

@@ -1,0 +1,277 @@
+//! numpy's pairwise summation, computed piecewise.
+//!
+//! numpy sums n values as a fixed tree: runs of at most 128 values ("leaves") are summed with
+//! eight interleaved accumulators (fewer than 8 values: in order), and longer runs are split at
+//! half their length rounded down to a multiple of 8. The tree depends only on n, so pieces of
+//! the input held by different workers can each sum the leaves they hold whole, hand over the
+//! raw values of leaves cut by their edges, and one place combines the leaves into the exact
+//! result.
+
+use crate::float::Float;
+
+/// Sum of one leaf (at most 128 values), numpy's way.
+pub fn leaf_sum<T: Float>(values: &[T]) -> T {
+    let n = values.len();
+    if n < 8 {
+        let mut res = T::NEG_ZERO;
+        for &v in values {
+            res = res + v;
+        }
+        return res;
+    }
+    let mut r = [T::ZERO; 8];
+    r.copy_from_slice(&values[..8]);
+    let full = n - n % 8;
+    let mut i = 8;
+    while i < full {
+        for (j, acc) in r.iter_mut().enumerate() {
+            *acc = *acc + values[i + j];
+        }
+        i += 8;
+    }
+    let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for &v in &values[full..] {
+        res = res + v;
+    }
+    res
+}
+
+/// numpy's pairwise sum of `values`, in order.
+pub fn pairwise_sum<T: Float>(values: &[T]) -> T {
+    if values.len() <= 128 {
+        leaf_sum(values)
+    } else {
+        let half = split_point(values.len());
+        pairwise_sum(&values[..half]) + pairwise_sum(&values[half..])
+    }
+}
+
+#[inline]
+fn split_point(n: usize) -> usize {
+    let half = n / 2;
+    half - half % 8
+}
+
+/// The leaves of the summation tree of n values, as start offsets (plus n at the end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    bounds: Vec<usize>,
+}
+
+impl Plan {
+    pub fn new(n: usize) -> Self {
+        fn walk(lo: usize, n: usize, out: &mut Vec<usize>) {
+            if n <= 128 {
+                out.push(lo);
+            } else {
+                let half = split_point(n);
+                walk(lo, half, out);
+                walk(lo + half, n - half, out);
+            }
+        }
+        let mut bounds = Vec::with_capacity(n / 64 + 2);
+        walk(0, n, &mut bounds);
+        bounds.push(n);
+        Plan { bounds }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bounds.last().copied().unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn num_leaves(&self) -> usize {
+        self.bounds.len() - 1
+    }
+    /// Index range of leaf `leaf`.
+    pub fn leaf(&self, leaf: usize) -> (usize, usize) {
+        (self.bounds[leaf], self.bounds[leaf + 1])
+    }
+    /// The leaf holding value `i < n`.
+    pub fn leaf_of(&self, i: usize) -> usize {
+        self.bounds.partition_point(|&b| b <= i) - 1
+    }
+
+    /// Combines per-leaf sums (in leaf order) into the total, along numpy's tree.
+    pub fn combine<T: Float>(&self, leaf_sums: &[T]) -> T {
+        fn rec<T: Float>(lo: usize, n: usize, sums: &[T], next: &mut usize) -> T {
+            if n <= 128 {
+                let s = sums[*next];
+                *next += 1;
+                s
+            } else {
+                let half = split_point(n);
+                let a = rec(lo, half, sums, next);
+                let b = rec(lo + half, n - half, sums, next);
+                a + b
+            }
+        }
+        let mut next = 0;
+        rec(0, self.len(), leaf_sums, &mut next)
+    }
+}
+
+/// What one worker learns about one summation from the consecutive values it holds.
+#[derive(Clone, Debug, Default)]
+pub struct Piece<T> {
+    /// Leaves held whole: (leaf, sum).
+    pub whole: Vec<(usize, T)>,
+    /// Leaves cut by the piece's edges: (leaf, offset of the first value within the leaf, values).
+    pub cut: Vec<(usize, usize, Vec<T>)>,
+}
+
+/// Feeds the values with indices `start, start + 1, ...` of a summation planned by `plan`.
+#[derive(Clone, Debug)]
+pub struct PieceBuilder<T> {
+    piece: Piece<T>,
+    leaf: usize,
+    leaf_start: usize,
+    leaf_end: usize,
+    first: usize,
+    buf: Vec<T>,
+}
+
+impl<T: Float> PieceBuilder<T> {
+    pub fn new(plan: &Plan, start: usize) -> Self {
+        let (leaf, leaf_start, leaf_end) = if start < plan.len() {
+            let leaf = plan.leaf_of(start);
+            let (a, b) = plan.leaf(leaf);
+            (leaf, a, b)
+        } else {
+            (plan.num_leaves(), plan.len(), plan.len())
+        };
+        PieceBuilder {
+            piece: Piece { whole: Vec::new(), cut: Vec::new() },
+            leaf,
+            leaf_start,
+            leaf_end,
+            first: start,
+            buf: Vec::with_capacity(128),
+        }
+    }
+
+    /// Adds the next value; `plan` must be the one given to `new`.
+    #[inline]
+    pub fn push(&mut self, plan: &Plan, v: T) {
+        self.buf.push(v);
+        if self.first + self.buf.len() == self.leaf_end {
+            self.flush();
+            self.leaf += 1;
+            if self.leaf < plan.num_leaves() {
+                let (a, b) = plan.leaf(self.leaf);
+                self.leaf_start = a;
+                self.leaf_end = b;
+                self.first = a;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        if self.first == self.leaf_start && self.first + self.buf.len() == self.leaf_end {
+            self.piece.whole.push((self.leaf, leaf_sum(&self.buf)));
+        } else {
+            let values = std::mem::take(&mut self.buf);
+            self.piece.cut.push((self.leaf, self.first - self.leaf_start, values));
+            self.buf = Vec::with_capacity(128);
+        }
+        self.buf.clear();
+    }
+
+    pub fn finish(mut self) -> Piece<T> {
+        self.flush();
+        self.piece
+    }
+}
+
+/// Completes a summation from the pieces of all workers, given in value order.
+pub fn assemble<T: Float>(plan: &Plan, pieces: impl IntoIterator<Item = Piece<T>>) -> T {
+    let mut sums: Vec<Option<T>> = vec![None; plan.num_leaves()];
+    let mut parts: Vec<Vec<T>> = vec![Vec::new(); plan.num_leaves()];
+    for piece in pieces {
+        for (leaf, s) in piece.whole {
+            sums[leaf] = Some(s);
+        }
+        for (leaf, _, values) in piece.cut {
+            parts[leaf].extend(values);
+        }
+    }
+    let leaf_sums: Vec<T> = sums
+        .into_iter()
+        .zip(&parts)
+        .map(|(s, p)| s.unwrap_or_else(|| leaf_sum(p)))
+        .collect();
+    plan.combine(&leaf_sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 40) as f32) / 16_777_216.0 * if x & 1 == 0 { 1e3 } else { 1e-3 }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn short_sums_run_in_order_from_negative_zero() {
+        assert_eq!(pairwise_sum(&[1.0f32, 1e8, -1e8]), 0.0);
+        assert!(pairwise_sum::<f64>(&[]).is_sign_negative());
+    }
+
+    #[test]
+    fn eight_accumulators_keep_what_a_running_sum_loses() {
+        let mut v = vec![1.0f32; 9];
+        v[0] = 16_777_216.0;
+        assert_eq!(v.iter().fold(-0.0f32, |a, b| a + b), 16_777_216.0);
+        assert_eq!(pairwise_sum(&v), 16_777_224.0);
+    }
+
+    #[test]
+    fn plan_combine_equals_direct_sum() {
+        for n in [0, 1, 7, 8, 127, 128, 129, 1000, 4097, 100_003] {
+            let v = values(n, n as u64);
+            let plan = Plan::new(n);
+            let leaves: Vec<f32> = (0..plan.num_leaves())
+                .map(|l| {
+                    let (a, b) = plan.leaf(l);
+                    leaf_sum(&v[a..b])
+                })
+                .collect();
+            let direct = pairwise_sum(&v);
+            if n == 0 {
+                assert!(direct.is_sign_negative() && direct == 0.0);
+                continue;
+            }
+            assert_eq!(plan.combine(&leaves).to_bits(), direct.to_bits(), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn pieces_cut_anywhere_give_the_exact_sum() {
+        for (n, step) in [(1000usize, 1usize), (1000, 7), (5000, 333), (100_003, 9_999), (300, 300)] {
+            let v = values(n, 42);
+            let plan = Plan::new(n);
+            let mut pieces = Vec::new();
+            let mut start = 0;
+            while start < n {
+                let end = (start + step).min(n);
+                let mut b = PieceBuilder::new(&plan, start);
+                for &x in &v[start..end] {
+                    b.push(&plan, x);
+                }
+                pieces.push(b.finish());
+                start = end;
+            }
+            assert_eq!(assemble(&plan, pieces).to_bits(), pairwise_sum(&v).to_bits(), "n = {n}, step = {step}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Thread pools and deterministic parallel maps.
+//!
+//! Work is cut into contiguous token ranges whose results are merged in range order, so the
+//! answer never depends on the number of threads. Pools are cached per size and rebuilt after
+//! `fork()` (a child inherits a pool whose threads do not exist).
+
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Below this many tokens a call runs on the calling thread: no pool start-up cost.
+pub const SERIAL_BELOW: usize = 1 << 16;
+/// Target tokens per task.
+pub const CHUNK: usize = 1 << 15;
+
+type Pools = HashMap<usize, (u32, Arc<ThreadPool>)>;
+
+fn pools() -> &'static Mutex<Pools> {
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Number of threads when the caller does not say: `TOKENCLEAN_NUM_THREADS`, else the
+/// machine's available parallelism.
+pub fn default_threads() -> usize {
+    std::env::var("TOKENCLEAN_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
+    let pid = std::process::id();
+    let mut map = pools().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, p)) = map.get(&threads) {
+        if *owner == pid {
+            return Some(Arc::clone(p));
+        }
+        // Inherited through fork: its threads are gone. Leak it rather than join dead threads.
+        if let Some((_, stale)) = map.remove(&threads) {
+            std::mem::forget(stale);
+        }
+    }
+    let p = Arc::new(
+        ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tokenclean-{i}"))
+            .build()
+            .ok()?,
+    );
+    map.insert(threads, (pid, Arc::clone(&p)));
+    Some(p)
+}
+
+/// How a call spreads its work.
+#[derive(Clone, Copy, Debug)]
+pub struct Workers {
+    threads: usize,
+}
+
+impl Workers {
+    /// `threads == 0` means [`default_threads`].
+    pub fn new(threads: usize) -> Self {
+        Workers { threads: if threads == 0 { default_threads() } else { threads } }
+    }
+
+    pub fn serial() -> Self {
+        Workers { threads: 1 }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// `0..n` cut into a few contiguous ranges per thread (one range when small or serial).
+    /// Few ranges keep the merges of per-range selections cheap.
+    pub fn ranges(&self, n: usize) -> Vec<Range<usize>> {
+        if self.threads <= 1 || n < SERIAL_BELOW {
+            return vec![0..n];
+        }
+        let parts = (2 * self.threads).min(n.div_ceil(CHUNK));
+        (0..parts).map(|i| i * n / parts..(i + 1) * n / parts).collect()
+    }
+
+    /// `f` over each item (usually a token range), results in item order.
+    pub fn map<I: Sync, R: Send>(&self, items: &[I], f: impl Fn(&I) -> R + Sync + Send) -> Vec<R> {
+        if items.len() <= 1 || self.threads <= 1 {
+            return items.iter().map(f).collect();
+        }
+        match pool(self.threads) {
+            Some(p) => p.install(|| items.par_iter().map(&f).collect()),
+            None => items.iter().map(f).collect(),
+        }
+    }
+
+    /// `f` over pairs of a range and its own mutable slice of `out` (`out` is indexed like
+    /// the ranges' tokens).
+    pub fn map_mut<O: Send, R: Send>(
+        &self,
+        ranges: &[Range<usize>],
+        out: &mut [O],
+        f: impl Fn(Range<usize>, &mut [O]) -> R + Sync + Send,
+    ) -> Vec<R> {
+        let mut slices = Vec::with_capacity(ranges.len());
+        let mut rest = out;
+        let mut at = 0;
+        for r in ranges {
+            let (head, tail) = rest.split_at_mut(r.end - at);
+            slices.push((r.clone(), head));
+            rest = tail;
+            at = r.end;
+        }
+        if slices.len() <= 1 || self.threads <= 1 {
+            return slices.into_iter().map(|(r, s)| f(r, s)).collect();
+        }
+        match pool(self.threads) {
+            Some(p) => p.install(|| slices.into_par_iter().map(|(r, s)| f(r, s)).collect()),
+            None => slices.into_iter().map(|(r, s)| f(r, s)).collect(),
+        }
+    }
+
+    /// Sorts in parallel when worth it (the order is total, so the result is the same).
+    pub fn sort<T: Ord + Send>(&self, v: &mut [T]) {
+        if self.threads > 1 && v.len() >= SERIAL_BELOW {
+            if let Some(p) = pool(self.threads) {
+                p.install(|| v.par_sort_unstable());
+                return;
+            }
+        }
+        v.sort_unstable();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_everything_in_order() {
+        let w = Workers::new(4);
+        let r = w.ranges(1_000_003);
+        assert_eq!(r.first().map(|r| r.start), Some(0));
+        assert_eq!(r.last().map(|r| r.end), Some(1_000_003));
+        assert!(r.windows(2).all(|p| p[0].end == p[1].start));
+        assert_eq!(Workers::new(4).ranges(10), vec![0..10]);
+    }
+
+    #[test]
+    fn map_keeps_range_order() {
+        let w = Workers::new(3);
+        let r = w.ranges(200_000);
+        let starts = w.map(&r, |x| x.start);
+        assert_eq!(w.map(&[1, 2, 3], |x| x * 2), vec![2, 4, 6]);
+        assert_eq!(starts, r.iter().map(|x| x.start).collect::<Vec<_>>());
+        let mut out = vec![0usize; 200_000];
+        w.map_mut(&r, &mut out, |range, s| {
+            for (i, v) in s.iter_mut().enumerate() {
+                *v = range.start + i;
+            }
+        });
+        assert!(out.iter().enumerate().all(|(i, &v)| i == v));
+    }
+}
