@@ -10,7 +10,7 @@ use crate::prune;
 use crate::ragged::Probs;
 use crate::rank::{Keyed, Smallest};
 use crate::scores::{Method, Scorer};
-use crate::thresholds::{batched_thresholds, first_pass, FirstPass, SLACK};
+use crate::thresholds::{batched_thresholds, check_row, confident_thresholds, SLACK};
 use std::ops::Range;
 
 /// Which tokens count as issues.
@@ -172,18 +172,17 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
     let n = labels.len();
     let w = Workers::new(opts.threads);
     let ranges = w.ranges(n);
-    let first = first_pass::<T>(labels, probs, &w, &ranges)?;
-    if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
-        if let Some((row, class, value)) = first.outside_unit {
-            return Err(Error::EntropyDomain { row, class, value });
-        }
-    }
     if opts.low_memory {
         return run_low_memory::<T>(labels, probs, opts, &w, &ranges);
     }
     let k = probs.num_classes();
-    let FirstPass { thresholds, counts, .. } = first;
-    let mut scan = joint::scan::<T>(labels, probs, &thresholds.cuts(), &w, &ranges);
+    let (thresholds, counts) = confident_thresholds::<T>(labels, probs, &w, &ranges);
+    let mut scan = joint::scan::<T>(labels, probs, &thresholds, &w, &ranges)?;
+    if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
+        if let Some((row, class, value)) = scan.outside_unit {
+            return Err(Error::EntropyDomain { row, class, value });
+        }
+    }
 
     let mut unflag = true;
     match opts.filter_by {
@@ -320,17 +319,29 @@ fn run_low_memory<T: Float>(
 ) -> Result<Vec<usize>> {
     let thresholds = batched_thresholds::<T>(labels, probs, LOW_MEMORY_BATCH, w);
     let cuts: Vec<f64> = thresholds.iter().map(|t| t - SLACK).collect();
-    let counts = w.map(ranges, |r| {
+    let counts = w.map(ranges, |r| -> Result<(usize, Option<(usize, usize, f64)>)> {
         let mut wanted = 0usize;
-        probs.for_each_row_in::<T>(r.clone(), |f, row| {
+        let mut outside = None;
+        probs.try_for_each_row_in::<T, Error>(r.clone(), |f, row| {
+            if let Some(o) = check_row(f, row)? {
+                outside.get_or_insert(o);
+            }
             let top = argmax(row);
             if top != labels[f] as usize && row[top].to_f64() >= cuts[top] {
                 wanted += 1;
             }
-        });
-        wanted
+            Ok(())
+        })?;
+        Ok((wanted, outside))
     });
-    let wanted = counts.iter().sum();
+    // Invalid values first, wherever they are: the answer must not depend on the ranges.
+    let counts = counts.into_iter().collect::<Result<Vec<_>>>()?;
+    let wanted = counts.iter().map(|c| c.0).sum();
+    if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
+        if let Some((row, class, value)) = counts.iter().find_map(|c| c.1) {
+            return Err(Error::EntropyDomain { row, class, value });
+        }
+    }
     let scorer = Scorer::unadjusted(opts.rank_by.unwrap_or(Method::SelfConfidence));
     let picked = lowest_scores::<T>(labels, probs, &scorer, wanted, w, ranges);
     let mut buf = vec![T::ZERO; probs.num_classes()];

@@ -5,7 +5,8 @@ use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use std::ops::Range;
-use crate::thresholds::SLACK;
+use crate::error::{Error, Result};
+use crate::thresholds::{check_row, Thresholds, SLACK};
 
 /// Counted with a confident guess different from the given label.
 pub const OFF_DIAGONAL: u8 = 1;
@@ -25,6 +26,8 @@ pub struct Scan {
     pub joint: Vec<i64>,
     /// Per-token bit flags ([`OFF_DIAGONAL`], [`NEAR_LABEL`], [`PREDICTED_NEQ_GIVEN`]).
     pub flags: Vec<u8>,
+    /// The first probability outside [0, 1] (row, class, value), which entropies refuse.
+    pub outside_unit: Option<(usize, usize, f64)>,
 }
 
 /// Index of the first maximum, as `np.argmax`.
@@ -48,43 +51,66 @@ pub fn label_wins_with_slack<T: Float>(row: &[T], label: usize) -> bool {
     row[..label].iter().all(|&v| v < bumped) && row[label + 1..].iter().all(|&v| v <= bumped)
 }
 
-/// One pass: confident guesses against `cuts` (see [`crate::thresholds::Thresholds::cuts`]),
-/// the joint counts and the per-token flags.
+/// One pass over every probability: validation (see [`check_row`]), confident guesses, the
+/// joint counts and the per-token flags.
 pub fn scan<T: Float>(
     labels: &[u32],
     probs: &Probs,
-    cuts: &[f64],
+    thresholds: &Thresholds,
     w: &Workers,
     ranges: &[Range<usize>],
-) -> Scan {
+) -> Result<Scan> {
+    if !T::IS_F64 && !thresholds.wide {
+        // float32 thresholds: compare in float32, as numpy does.
+        let cuts: Vec<f32> = thresholds.cuts().iter().map(|&c| c as f32).collect();
+        scan_against::<T, f32>(labels, probs, &cuts, w, ranges)
+    } else {
+        scan_against::<T, f64>(labels, probs, &thresholds.cuts(), w, ranges)
+    }
+}
+
+fn scan_against<T: Float, C: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    cuts: &[C],
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Result<Scan> {
     let k = probs.num_classes();
     let mut flags = vec![0u8; labels.len()];
-    let joints = w.map_mut(ranges, &mut flags, |range, out| {
+    let parts = w.map_mut(ranges, &mut flags, |range, out| -> Result<(Vec<i64>, Option<(usize, usize, f64)>)> {
         let mut joint = vec![0i64; k * k];
+        let mut outside = None;
         let base = range.start;
-        probs.for_each_row_in::<T>(range, |f, row| {
-            let label = labels[f] as usize;
-            out[f - base] = token_flags(row, label, cuts, &mut joint, k);
-        });
-        joint
+        probs.try_for_each_row_in::<T, Error>(range, |f, row| {
+            if let Some(o) = check_row(f, row)? {
+                outside.get_or_insert(o);
+            }
+            out[f - base] = token_flags(row, labels[f] as usize, cuts, &mut joint, k);
+            Ok(())
+        })?;
+        Ok((joint, outside))
     });
     let mut joint = vec![0i64; k * k];
-    for part in joints {
+    let mut outside_unit = None;
+    for part in parts {
+        let (part, outside) = part?;
+        outside_unit = outside_unit.or(outside);
         for (a, b) in joint.iter_mut().zip(part) {
             *a += b;
         }
     }
-    Scan { joint, flags }
+    Ok(Scan { joint, flags, outside_unit })
 }
 
 #[inline]
-fn token_flags<T: Float>(row: &[T], label: usize, cuts: &[f64], joint: &mut [i64], k: usize) -> u8 {
+fn token_flags<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C], joint: &mut [i64], k: usize) -> u8 {
     let mut confident = 0usize;
     let mut first_confident = 0usize;
     let mut top = 0usize;
     let mut best = row[0];
     for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-        if v.to_f64() >= cut {
+        if C::from_f64(v.to_f64()) >= cut {
             if confident == 0 {
                 first_confident = j;
             }
@@ -204,8 +230,8 @@ mod tests {
         let probs = Probs::from_view_f64(p.view()).unwrap();
         let labels = [0, 1, 1];
         let w = Workers::serial();
-        let t = crate::thresholds::first_pass::<f64>(&labels, &probs, &w, &[0..3]).unwrap().thresholds;
-        let s = scan::<f64>(&labels, &probs, &t.cuts(), &w, &[0..3]);
+        let (t, _) = crate::thresholds::confident_thresholds::<f64>(&labels, &probs, &w, &[0..3]);
+        let s = scan::<f64>(&labels, &probs, &t, &w, &[0..3]).unwrap();
         // class-1 threshold is (0.8 + 0.05) / 2: token 2 is confidently class 0
         assert_eq!(s.joint, vec![1, 0, 1, 1]);
         assert_eq!(s.flags[2], OFF_DIAGONAL | PREDICTED_NEQ_GIVEN);

@@ -69,29 +69,15 @@ pub fn label_counts(labels: &[u32], k: usize) -> Vec<usize> {
     counts
 }
 
-/// What the first pass over the probabilities finds.
-pub struct FirstPass {
-    pub thresholds: Thresholds,
-    pub counts: Vec<usize>,
-    /// The first probability outside [0, 1] (row, class, value), which entropies refuse.
-    pub outside_unit: Option<(usize, usize, f64)>,
-}
-
-struct RangePass<T> {
-    pieces: Vec<Piece<T>>,
-    outside_unit: Option<(usize, usize, f64)>,
-}
-
-/// One pass over all tokens: validates every probability (finite, within
-/// `[-1e-6, 1 + 1e-6]` in the dtype) and computes the thresholds. Each class's values are
-/// summed along numpy's pairwise tree in token order, exactly as
-/// `np.mean(pred_probs[:, k][labels == k])`, without gathering them.
-pub fn first_pass<T: Float>(
+/// Thresholds over all tokens, with the label counts. Each class's values are summed along
+/// numpy's pairwise tree in token order, exactly as `np.mean(pred_probs[:, k][labels == k])`,
+/// without gathering them; only each token's given-class probability is read.
+pub fn confident_thresholds<T: Float>(
     labels: &[u32],
     probs: &Probs,
     w: &Workers,
     ranges: &[Range<usize>],
-) -> Result<FirstPass> {
+) -> (Thresholds, Vec<usize>) {
     let k = probs.num_classes();
     let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
     let mut counts = vec![0usize; k];
@@ -103,45 +89,44 @@ pub fn first_pass<T: Float>(
         }
     }
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
-    let lo = T::from_f64(-SLACK);
-    let hi = T::from_f64(1.0 + SLACK);
-    let results = w.map(&work, |(range, starts)| -> Result<RangePass<T>> {
+    let results = w.map(&work, |(range, starts)| {
         let mut builders: Vec<PieceBuilder<T>> =
             plans.iter().zip(starts).map(|(p, &s)| PieceBuilder::new(p, s)).collect();
-        let mut outside_unit = None;
-        probs.try_for_each_row_in::<T, Error>(range.clone(), |f, row| {
-            for (j, &v) in row.iter().enumerate() {
-                // One comparison pair covers the common case; details only on failure.
-                if !(v >= T::ZERO && v <= T::ONE) {
-                    let x = v.to_f64();
-                    if !x.is_finite() {
-                        return Err(Error::NotFinite { row: f, class: j, value: x });
-                    }
-                    if v < lo || v > hi {
-                        return Err(Error::OutOfRange { row: f, class: j, value: x });
-                    }
-                    outside_unit.get_or_insert((f, j, x));
-                }
-            }
+        probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let l = labels[f] as usize;
             builders[l].push(&plans[l], row[l]);
-            Ok(())
-        })?;
-        Ok(RangePass { pieces: builders.into_iter().map(PieceBuilder::finish).collect(), outside_unit })
+        });
+        builders.into_iter().map(PieceBuilder::finish).collect::<Vec<Piece<T>>>()
     });
     let mut per_class: Vec<Vec<Piece<T>>> = (0..k).map(|_| Vec::with_capacity(ranges.len())).collect();
-    let mut outside_unit = None;
-    for r in results {
-        let r = r?;
-        if outside_unit.is_none() {
-            outside_unit = r.outside_unit;
-        }
-        for (c, piece) in r.pieces.into_iter().enumerate() {
+    for pieces in results {
+        for (c, piece) in pieces.into_iter().enumerate() {
             per_class[c].push(piece);
         }
     }
     let sums: Vec<T> = per_class.into_iter().zip(&plans).map(|(p, plan)| assemble(plan, p)).collect();
-    Ok(FirstPass { thresholds: Thresholds::from_sums(&sums, &counts), counts, outside_unit })
+    (Thresholds::from_sums(&sums, &counts), counts)
+}
+
+/// Checks one row: finite and within `[-1e-6, 1 + 1e-6]` (bounds in the dtype). Returns the
+/// first class whose probability lies outside [0, 1] (entropies refuse those).
+#[inline]
+pub fn check_row<T: Float>(f: usize, row: &[T]) -> Result<Option<(usize, usize, f64)>> {
+    let mut outside = None;
+    for (j, &v) in row.iter().enumerate() {
+        // One comparison pair covers the common case; details only on failure.
+        if !(v >= T::ZERO && v <= T::ONE) {
+            let x = v.to_f64();
+            if !x.is_finite() {
+                return Err(Error::NotFinite { row: f, class: j, value: x });
+            }
+            if v < T::from_f64(-SLACK) || v > T::from_f64(1.0 + SLACK) {
+                return Err(Error::OutOfRange { row: f, class: j, value: x });
+            }
+            outside.get_or_insert((f, j, x));
+        }
+    }
+    Ok(outside)
 }
 
 /// cleanlab's `low_memory` thresholds: a running float64 mean, weighted by class counts, of the
@@ -180,7 +165,7 @@ mod tests {
 
     fn thresholds<T: Float>(labels: &[u32], probs: &Probs, threads: usize) -> Thresholds {
         let w = Workers::new(threads);
-        first_pass::<T>(labels, probs, &w, &w.ranges(labels.len())).unwrap().thresholds
+        confident_thresholds::<T>(labels, probs, &w, &w.ranges(labels.len())).0
     }
 
     #[test]
@@ -227,12 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_are_reported_at_the_first_position() {
-        let p = array![[0.5f64, 0.5], [f64::NAN, 1.0], [2.0, 0.0]];
-        let probs = Probs::from_view_f64(p.view()).unwrap();
-        let w = Workers::serial();
-        let err = first_pass::<f64>(&[0, 1, 0], &probs, &w, &[0..3]).err();
-        assert!(matches!(err, Some(Error::NotFinite { row: 1, class: 0, .. })));
+    fn rows_are_checked_with_slack() {
+        assert_eq!(check_row(3, &[0.5f64, 0.5]), Ok(None));
+        assert_eq!(check_row(3, &[-5e-7f32, 1.0]), Ok(Some((3, 0, -5e-7f32 as f64))));
+        assert!(matches!(check_row(3, &[0.5f64, f64::NAN]), Err(Error::NotFinite { row: 3, class: 1, .. })));
+        assert!(matches!(check_row(0, &[1.1f32, 0.0]), Err(Error::OutOfRange { class: 0, .. })));
     }
 
     #[test]
