@@ -21,6 +21,7 @@ pub trait Float:
     const ZERO: Self;
     const NEG_ZERO: Self;
     const ONE: Self;
+    const NEG_INFINITY: Self;
     const IS_F64: bool;
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -37,6 +38,7 @@ macro_rules! impl_float {
             const ZERO: Self = 0.0;
             const NEG_ZERO: Self = -0.0;
             const ONE: Self = 1.0;
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
             const IS_F64: bool = $is64;
             #[inline(always)]
             fn from_f64(x: f64) -> Self {

@@ -83,10 +83,28 @@ fn scan_against<T: Float, C: Float>(
         let mut outside = None;
         let base = range.start;
         probs.try_for_each_row_in::<T, Error>(range, |f, row| {
-            if let Some(o) = check_row(f, row)? {
-                outside.get_or_insert(o);
+            let label = labels[f] as usize;
+            let t = inspect(row, label, cuts);
+            if t.unusual {
+                if let Some(o) = check_row(f, row)? {
+                    outside.get_or_insert(o);
+                }
             }
-            out[f - base] = token_flags(row, labels[f] as usize, cuts, &mut joint, k);
+            let mut flag = 0u8;
+            if t.confident > 0 {
+                let guess = if t.confident > 1 { t.top } else { t.first_confident };
+                joint[label * k + guess] += 1;
+                if guess != label {
+                    flag |= OFF_DIAGONAL;
+                }
+            }
+            if t.top != label {
+                flag |= PREDICTED_NEQ_GIVEN;
+            }
+            if t.label_wins_with_slack {
+                flag |= NEAR_LABEL;
+            }
+            out[f - base] = flag;
             Ok(())
         })?;
         Ok((joint, outside))
@@ -103,39 +121,52 @@ fn scan_against<T: Float, C: Float>(
     Ok(Scan { joint, flags, outside_unit })
 }
 
-#[inline]
-fn token_flags<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C], joint: &mut [i64], k: usize) -> u8 {
-    let mut confident = 0usize;
-    let mut first_confident = 0usize;
+/// Everything the scan needs from one row, in a single branch-light loop.
+struct Token {
+    /// Some probability is NaN, infinite or outside [0, 1]: look closer.
+    unusual: bool,
+    confident: u32,
+    first_confident: usize,
+    top: usize,
+    label_wins_with_slack: bool,
+}
+
+#[inline(always)]
+fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
+    let mut unusual = false;
+    let mut confident = 0u32;
+    let mut first_confident = usize::MAX;
     let mut top = 0usize;
     let mut best = row[0];
+    // Largest probability before and after the label's column.
+    let mut before = T::NEG_INFINITY;
+    let mut after = T::NEG_INFINITY;
     for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-        if C::from_f64(v.to_f64()) >= cut {
-            if confident == 0 {
-                first_confident = j;
-            }
-            confident += 1;
+        unusual |= !(v >= T::ZERO && v <= T::ONE);
+        let c = C::from_f64(v.to_f64()) >= cut;
+        confident += c as u32;
+        if c && j < first_confident {
+            first_confident = j;
         }
         if v > best {
             best = v;
             top = j;
         }
-    }
-    let mut flag = 0u8;
-    if confident > 0 {
-        let guess = if confident > 1 { top } else { first_confident };
-        joint[label * k + guess] += 1;
-        if guess != label {
-            flag |= OFF_DIAGONAL;
+        if j < label {
+            before = if v > before { v } else { before };
+        } else if j > label {
+            after = if v > after { v } else { after };
         }
     }
-    if top != label {
-        flag |= PREDICTED_NEQ_GIVEN;
+    // argmax after adding 1e-6 to the label's probability is the label (first maximum wins).
+    let bumped = row[label] + T::from_f64(SLACK);
+    Token {
+        unusual,
+        confident,
+        first_confident,
+        top,
+        label_wins_with_slack: before < bumped && after <= bumped,
     }
-    if label_wins_with_slack(row, label) {
-        flag |= NEAR_LABEL;
-    }
-    flag
 }
 
 /// Sets every diagonal entry below 1 to 1.
