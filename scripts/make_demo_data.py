@@ -53,7 +53,7 @@ def build(source: Path) -> dict[str, np.ndarray]:
         test = np.flatnonzero(split == TEST_SPLIT)
         first = int(test[0])
         # The test split is one contiguous block; the slice is its first N_SENTENCES sentences.
-        assert np.array_equal(test, np.arange(first, first + test.size)), "test split not contiguous"
+        assert np.array_equal(test, np.arange(first, first + test.size)), "split 2 not contiguous"
         assert test.size >= N_SENTENCES
         sentences = slice(first, first + N_SENTENCES)
         start = int(lengths_all[:first].sum())

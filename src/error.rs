@@ -9,13 +9,29 @@ pub enum Error {
     /// No token at all.
     Empty,
     /// A probability is NaN or infinite.
-    NotFinite { row: usize, class: usize, value: f64 },
+    NotFinite {
+        row: usize,
+        class: usize,
+        value: f64,
+    },
     /// A probability lies outside `[-1e-6, 1 + 1e-6]`.
-    OutOfRange { row: usize, class: usize, value: f64 },
+    OutOfRange {
+        row: usize,
+        class: usize,
+        value: f64,
+    },
     /// A label is not a class index in `0..K`.
-    BadLabel { row: usize, label: i64, num_classes: usize },
+    BadLabel {
+        row: usize,
+        label: i64,
+        num_classes: usize,
+    },
     /// Probabilities outside `[0, 1]` cannot be scored by `confidence_weighted_entropy`.
-    EntropyDomain { row: usize, class: usize, value: f64 },
+    EntropyDomain {
+        row: usize,
+        class: usize,
+        value: f64,
+    },
     /// A well-typed argument with a value we cannot use.
     Invalid(String),
 }

@@ -10,7 +10,7 @@ use crate::prune;
 use crate::ragged::Probs;
 use crate::rank::{Keyed, Smallest};
 use crate::scores::{Method, Scorer};
-use crate::thresholds::{batched_thresholds, check_row, confident_thresholds, SLACK};
+use crate::thresholds::{batched_thresholds, check_row, confident_thresholds, Outside, SLACK};
 use std::ops::Range;
 
 /// Which tokens count as issues.
@@ -50,7 +50,10 @@ impl FilterBy {
     }
 
     fn prunes(self) -> bool {
-        matches!(self, FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both)
+        matches!(
+            self,
+            FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both
+        )
     }
 }
 
@@ -108,7 +111,11 @@ pub fn find_label_issues(labels: &[u32], probs: &Probs, opts: &Options) -> Resul
         )));
     }
     if let Some((f, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
-        return Err(Error::BadLabel { row: f, label: l as i64, num_classes: k });
+        return Err(Error::BadLabel {
+            row: f,
+            label: l as i64,
+            num_classes: k,
+        });
     }
     check_options(labels, k, opts)?;
     if probs.is_f64() {
@@ -142,10 +149,14 @@ fn check_options(labels: &[u32], k: usize, opts: &Options) -> Result<()> {
         ));
     }
     if k < 2 && opts.rank_by == Some(Method::NormalizedMargin) {
-        return Err(Error::Invalid("normalized_margin needs at least 2 classes".into()));
+        return Err(Error::Invalid(
+            "normalized_margin needs at least 2 classes".into(),
+        ));
     }
     if !opts.frac_noise.is_finite() || !opts.min_examples_per_class.is_finite() {
-        return Err(Error::Invalid("frac_noise and min_examples_per_class must be finite".into()));
+        return Err(Error::Invalid(
+            "frac_noise and min_examples_per_class must be finite".into(),
+        ));
     }
     if let Some(r) = &opts.num_to_remove_per_class {
         if !opts.filter_by.prunes() {
@@ -212,7 +223,10 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 None => {
                     let mut raw = scan.joint.clone();
                     joint::clip_diagonal(&mut raw, k);
-                    joint::calibrate(&raw, &counts, k).iter().map(|&x| x as f64).collect()
+                    joint::calibrate(&raw, &counts, k)
+                        .iter()
+                        .map(|&x| x as f64)
+                        .collect()
                 }
             };
             let mut pcm =
@@ -222,14 +236,21 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
             }
             let min = opts.min_examples_per_class;
             if opts.filter_by != FilterBy::PruneByNoiseRate {
-                let bit = if opts.filter_by == FilterBy::Both { SELECTED_BY_CLASS } else { SELECTED };
-                for f in prune::select_by_class::<T>(labels, probs, &pcm, &counts, min, &w, &ranges) {
+                let bit = if opts.filter_by == FilterBy::Both {
+                    SELECTED_BY_CLASS
+                } else {
+                    SELECTED
+                };
+                for f in prune::select_by_class::<T>(labels, probs, &pcm, &counts, min, &w, &ranges)
+                {
                     scan.flags[f] |= bit;
                 }
             }
             if opts.filter_by != FilterBy::PruneByClass {
                 let both = opts.filter_by == FilterBy::Both;
-                for f in prune::select_by_noise_rate::<T>(labels, probs, &pcm, &counts, min, &w, &ranges) {
+                for f in
+                    prune::select_by_noise_rate::<T>(labels, probs, &pcm, &counts, min, &w, &ranges)
+                {
                     if !both || scan.flags[f] & SELECTED_BY_CLASS != 0 {
                         scan.flags[f] |= SELECTED;
                     }
@@ -243,7 +264,13 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
         None => Ok(issues),
         Some(method) => {
             let adjust = opts.adjust_pred_probs.then_some(&thresholds);
-            Ok(rank_issues::<T>(labels, probs, &issues, &Scorer::new(method, adjust)?, &w))
+            Ok(rank_issues::<T>(
+                labels,
+                probs,
+                &issues,
+                &Scorer::new(method, adjust)?,
+                &w,
+            ))
         }
     }
 }
@@ -319,7 +346,7 @@ fn run_low_memory<T: Float>(
 ) -> Result<Vec<usize>> {
     let thresholds = batched_thresholds::<T>(labels, probs, LOW_MEMORY_BATCH, w);
     let cuts: Vec<f64> = thresholds.iter().map(|t| t - SLACK).collect();
-    let counts = w.map(ranges, |r| -> Result<(usize, Option<(usize, usize, f64)>)> {
+    let counts = w.map(ranges, |r| -> Result<(usize, Outside)> {
         let mut wanted = 0usize;
         let mut outside = None;
         probs.try_for_each_row_in::<T, Error>(r.clone(), |f, row| {
@@ -348,7 +375,9 @@ fn run_low_memory<T: Float>(
     let mut kept: Vec<Keyed> = picked
         .into_sorted()
         .into_iter()
-        .filter(|k| !joint::label_wins_with_slack(probs.row(k.pos, &mut buf), labels[k.pos] as usize))
+        .filter(|k| {
+            !joint::label_wins_with_slack(probs.row(k.pos, &mut buf), labels[k.pos] as usize)
+        })
         .collect();
     if opts.rank_by.is_none() {
         kept.sort_by_key(|k| k.pos);

@@ -1,12 +1,12 @@
 //! The confident joint: for every token, the class it confidently belongs to, counted against
 //! its given label; and the calibration that rescales those counts to the label counts.
 
+use crate::error::{Error, Result};
 use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
 use crate::parallel::Workers;
 use crate::ragged::Probs;
+use crate::thresholds::{check_row, Outside, Thresholds, SLACK};
 use std::ops::Range;
-use crate::error::{Error, Result};
-use crate::thresholds::{check_row, Thresholds, SLACK};
 
 /// Counted with a confident guess different from the given label.
 pub const OFF_DIAGONAL: u8 = 1;
@@ -27,7 +27,7 @@ pub struct Scan {
     /// Per-token bit flags ([`OFF_DIAGONAL`], [`NEAR_LABEL`], [`PREDICTED_NEQ_GIVEN`]).
     pub flags: Vec<u8>,
     /// The first probability outside [0, 1] (row, class, value), which entropies refuse.
-    pub outside_unit: Option<(usize, usize, f64)>,
+    pub outside_unit: Outside,
 }
 
 /// Index of the first maximum, as `np.argmax`.
@@ -78,37 +78,45 @@ fn scan_against<T: Float, C: Float>(
 ) -> Result<Scan> {
     let k = probs.num_classes();
     let mut flags = vec![0u8; labels.len()];
-    let parts = w.map_mut(ranges, &mut flags, |range, out| -> Result<(Vec<i64>, Option<(usize, usize, f64)>)> {
-        let mut joint = vec![0i64; k * k];
-        let mut outside = None;
-        let base = range.start;
-        probs.try_for_each_row_in::<T, Error>(range, |f, row| {
-            let label = labels[f] as usize;
-            let t = inspect(row, label, cuts);
-            if t.unusual {
-                if let Some(o) = check_row(f, row)? {
-                    outside.get_or_insert(o);
+    let parts = w.map_mut(
+        ranges,
+        &mut flags,
+        |range, out| -> Result<(Vec<i64>, Outside)> {
+            let mut joint = vec![0i64; k * k];
+            let mut outside = None;
+            let base = range.start;
+            probs.try_for_each_row_in::<T, Error>(range, |f, row| {
+                let label = labels[f] as usize;
+                let t = inspect(row, label, cuts);
+                if t.unusual {
+                    if let Some(o) = check_row(f, row)? {
+                        outside.get_or_insert(o);
+                    }
                 }
-            }
-            let mut flag = 0u8;
-            if t.confident > 0 {
-                let guess = if t.confident > 1 { t.top } else { t.first_confident };
-                joint[label * k + guess] += 1;
-                if guess != label {
-                    flag |= OFF_DIAGONAL;
+                let mut flag = 0u8;
+                if t.confident > 0 {
+                    let guess = if t.confident > 1 {
+                        t.top
+                    } else {
+                        t.first_confident
+                    };
+                    joint[label * k + guess] += 1;
+                    if guess != label {
+                        flag |= OFF_DIAGONAL;
+                    }
                 }
-            }
-            if t.top != label {
-                flag |= PREDICTED_NEQ_GIVEN;
-            }
-            if t.label_wins_with_slack {
-                flag |= NEAR_LABEL;
-            }
-            out[f - base] = flag;
-            Ok(())
-        })?;
-        Ok((joint, outside))
-    });
+                if t.top != label {
+                    flag |= PREDICTED_NEQ_GIVEN;
+                }
+                if t.label_wins_with_slack {
+                    flag |= NEAR_LABEL;
+                }
+                out[f - base] = flag;
+                Ok(())
+            })?;
+            Ok((joint, outside))
+        },
+    );
     let mut joint = vec![0i64; k * k];
     let mut outside_unit = None;
     for part in parts {
@@ -118,7 +126,11 @@ fn scan_against<T: Float, C: Float>(
             *a += b;
         }
     }
-    Ok(Scan { joint, flags, outside_unit })
+    Ok(Scan {
+        joint,
+        flags,
+        outside_unit,
+    })
 }
 
 /// Everything the scan needs from one row, in a single branch-light loop.
@@ -242,7 +254,10 @@ mod tests {
 
     #[test]
     fn rounding_ties_follow_the_reversed_stable_order() {
-        assert_eq!(round_preserving_sum(&[0.5, 0.5, 0.5, 0.5]), vec![0, 0, 1, 1]);
+        assert_eq!(
+            round_preserving_sum(&[0.5, 0.5, 0.5, 0.5]),
+            vec![0, 0, 1, 1]
+        );
         assert_eq!(round_preserving_sum(&[1.5, 1.5, 0.0]), vec![1, 2, 0]);
         assert_eq!(round_preserving_sum(&[2.4, 2.4, 2.4]), vec![2, 2, 3]);
     }
@@ -261,8 +276,9 @@ mod tests {
         let probs = Probs::from_view_f64(p.view()).unwrap();
         let labels = [0, 1, 1];
         let w = Workers::serial();
-        let (t, _) = crate::thresholds::confident_thresholds::<f64>(&labels, &probs, &w, &[0..3]);
-        let s = scan::<f64>(&labels, &probs, &t, &w, &[0..3]).unwrap();
+        let all = w.ranges(3);
+        let (t, _) = crate::thresholds::confident_thresholds::<f64>(&labels, &probs, &w, &all);
+        let s = scan::<f64>(&labels, &probs, &t, &w, &all).unwrap();
         // class-1 threshold is (0.8 + 0.05) / 2: token 2 is confidently class 0
         assert_eq!(s.joint, vec![1, 0, 1, 1]);
         assert_eq!(s.flags[2], OFF_DIAGONAL | PREDICTED_NEQ_GIVEN);

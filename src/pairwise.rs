@@ -95,20 +95,20 @@ impl Plan {
 
     /// Combines per-leaf sums (in leaf order) into the total, along numpy's tree.
     pub fn combine<T: Float>(&self, leaf_sums: &[T]) -> T {
-        fn rec<T: Float>(lo: usize, n: usize, sums: &[T], next: &mut usize) -> T {
+        fn rec<T: Float>(n: usize, sums: &[T], next: &mut usize) -> T {
             if n <= 128 {
                 let s = sums[*next];
                 *next += 1;
                 s
             } else {
                 let half = split_point(n);
-                let a = rec(lo, half, sums, next);
-                let b = rec(lo + half, n - half, sums, next);
+                let a = rec(half, sums, next);
+                let b = rec(n - half, sums, next);
                 a + b
             }
         }
         let mut next = 0;
-        rec(0, self.len(), leaf_sums, &mut next)
+        rec(self.len(), leaf_sums, &mut next)
     }
 }
 
@@ -142,7 +142,10 @@ impl<T: Float> PieceBuilder<T> {
             (plan.num_leaves(), plan.len(), plan.len())
         };
         PieceBuilder {
-            piece: Piece { whole: Vec::new(), cut: Vec::new() },
+            piece: Piece {
+                whole: Vec::new(),
+                cut: Vec::new(),
+            },
             leaf,
             leaf_start,
             leaf_end,
@@ -175,7 +178,9 @@ impl<T: Float> PieceBuilder<T> {
             self.piece.whole.push((self.leaf, leaf_sum(&self.buf)));
         } else {
             let values = std::mem::take(&mut self.buf);
-            self.piece.cut.push((self.leaf, self.first - self.leaf_start, values));
+            self.piece
+                .cut
+                .push((self.leaf, self.first - self.leaf_start, values));
             self.buf = Vec::with_capacity(128);
         }
         self.buf.clear();
@@ -212,10 +217,14 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((x >> 40) as f32) / 16_777_216.0 * if x & 1 == 0 { 1e3 } else { 1e-3 }
             })
             .collect()
@@ -257,7 +266,13 @@ mod tests {
 
     #[test]
     fn pieces_cut_anywhere_give_the_exact_sum() {
-        for (n, step) in [(1000usize, 1usize), (1000, 7), (5000, 333), (100_003, 9_999), (300, 300)] {
+        for (n, step) in [
+            (1000usize, 1usize),
+            (1000, 7),
+            (5000, 333),
+            (100_003, 9_999),
+            (300, 300),
+        ] {
             let v = values(n, 42);
             let plan = Plan::new(n);
             let mut pieces = Vec::new();
@@ -271,7 +286,11 @@ mod tests {
                 pieces.push(b.finish());
                 start = end;
             }
-            assert_eq!(assemble(&plan, pieces).to_bits(), pairwise_sum(&v).to_bits(), "n = {n}, step = {step}");
+            assert_eq!(
+                assemble(&plan, pieces).to_bits(),
+                pairwise_sum(&v).to_bits(),
+                "n = {n}, step = {step}"
+            );
         }
     }
 }

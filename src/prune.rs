@@ -5,18 +5,13 @@ use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
-use std::ops::Range;
 use crate::rank::{Keyed, Smallest};
+use std::ops::Range;
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
 /// K×K, float64). Entry `[j * k + c]` of the result is how many tokens labelled `c` to prune
 /// as belonging to `j`; the diagonal is how many to keep.
-pub fn prune_count_matrix(
-    cj: &[f64],
-    k: usize,
-    min_examples: f64,
-    frac_noise: f64,
-) -> Vec<i64> {
+pub fn prune_count_matrix(cj: &[f64], k: usize, min_examples: f64, frac_noise: f64) -> Vec<i64> {
     // m = cj.T: m[i][j] = cj[j][i]; column j holds the tokens labelled j.
     let m = |i: usize, j: usize| cj[j * k + i];
     let mut out = vec![0.0f64; k * k];
@@ -61,7 +56,12 @@ pub fn prune_count_matrix(
 
 /// cleanlab's rescaling of the prune counts to `num_to_remove_per_class`, including its
 /// broadcasting, which divides column j by the total of row j.
-pub fn rescale_to_removals(pcm: &[i64], k: usize, removals: &[i64], label_counts: &[usize]) -> Vec<i64> {
+pub fn rescale_to_removals(
+    pcm: &[i64],
+    k: usize,
+    removals: &[i64],
+    label_counts: &[usize],
+) -> Vec<i64> {
     let rowsum: Vec<f64> = (0..k)
         .map(|r| pcm[r * k..(r + 1) * k].iter().sum::<i64>() as f64)
         .collect();
@@ -108,7 +108,8 @@ pub fn select_by_class<T: Float>(
         })
         .collect();
     let per_range = w.map(ranges, |range| {
-        let mut pickers: Vec<Option<Smallest>> = wanted.iter().map(|n| n.map(Smallest::new)).collect();
+        let mut pickers: Vec<Option<Smallest>> =
+            wanted.iter().map(|n| n.map(Smallest::new)).collect();
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
             if let Some(p) = &mut pickers[c] {
@@ -125,7 +126,11 @@ pub fn select_by_class<T: Float>(
             }
         }
     }
-    merged.into_iter().flatten().flat_map(Smallest::positions).collect()
+    merged
+        .into_iter()
+        .flatten()
+        .flat_map(Smallest::positions)
+        .collect()
 }
 
 /// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
@@ -154,7 +159,10 @@ pub fn select_by_noise_rate<T: Float>(
         })
         .collect();
     let fresh = || -> Vec<Vec<(usize, Smallest)>> {
-        wanted.iter().map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect()).collect()
+        wanted
+            .iter()
+            .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
+            .collect()
     };
     let per_range = w.map(ranges, |range| {
         let mut pickers = fresh();
@@ -176,7 +184,11 @@ pub fn select_by_noise_rate<T: Float>(
             }
         }
     }
-    merged.into_iter().flatten().flat_map(|(_, p)| p.positions()).collect()
+    merged
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, p)| p.positions())
+        .collect()
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.
@@ -187,7 +199,9 @@ pub fn check_joint(cj: &[f64], k: usize) -> Result<()> {
         )));
     }
     if let Some(v) = cj.iter().find(|v| !v.is_finite()) {
-        return Err(Error::Invalid(format!("confident_joint holds {v}; entries must be finite")));
+        return Err(Error::Invalid(format!(
+            "confident_joint holds {v}; entries must be finite"
+        )));
     }
     Ok(())
 }

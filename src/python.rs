@@ -43,7 +43,11 @@ fn core_error(err: Error, at: &Where) -> PyErr {
             "pred_probs at {} holds {value} for class {class}; probabilities must lie in [0, 1]",
             at.token(row)
         ),
-        Error::BadLabel { row, label, num_classes } => format!(
+        Error::BadLabel {
+            row,
+            label,
+            num_classes,
+        } => format!(
             "label {label} at {} is not a class index: pred_probs has {num_classes} columns",
             at.token(row)
         ),
@@ -87,7 +91,9 @@ fn options(
     };
     if let Some(n) = n_jobs {
         if n < 1 {
-            return Err(PyValueError::new_err(format!("n_jobs={n}; it must be at least 1")));
+            return Err(PyValueError::new_err(format!(
+                "n_jobs={n}; it must be at least 1"
+            )));
         }
     }
     let confident_joint = match confident_joint {
@@ -96,7 +102,9 @@ fn options(
             let arr = cj.cast::<PyArray2<f64>>().map_err(|_| {
                 PyTypeError::new_err("confident_joint must be a 2-D float64 numpy array")
             })?;
-            let ro = arr.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let ro = arr
+                .try_readonly()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             let view = ro.as_array();
             if view.nrows() != view.ncols() {
                 return Err(PyValueError::new_err(format!(
@@ -143,7 +151,8 @@ fn sentence_probs<'py>(
             (b'f', 4) | (b'f', 8) => {
                 if dtype.is_native_byteorder() == Some(false) {
                     let native = dtype.call_method1("newbyteorder", ("=",))?;
-                    arr.call_method1("astype", (native,))?.cast_into::<PyUntypedArray>()?
+                    arr.call_method1("astype", (native,))?
+                        .cast_into::<PyUntypedArray>()?
                 } else {
                     arr.clone()
                 }
@@ -196,15 +205,19 @@ fn sentence_labels(
         }
         let kind = arr.dtype().kind();
         if kind == b'u' && arr.dtype().itemsize() == 8 {
-            let as_u = arr.call_method1("astype", ("uint64",))?.cast_into::<PyArray1<u64>>()?;
-            let ro = as_u.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let as_u = arr
+                .call_method1("astype", ("uint64",))?
+                .cast_into::<PyArray1<u64>>()?;
+            let ro = as_u
+                .try_readonly()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             for (t, &v) in ro.as_array().iter().enumerate() {
                 match i64::try_from(v) {
                     Ok(v) => out.push(v),
                     Err(_) => {
                         return Err(PyValueError::new_err(format!(
-                            "label {v} at sentence {s}, token {t} is not below the number of classes"
-                        )))
+                        "label {v} at sentence {s}, token {t} is not below the number of classes"
+                    )))
                     }
                 }
             }
@@ -213,9 +226,13 @@ fn sentence_labels(
         if kind == b'i' || kind == b'u' {
             let as64 = match arr.cast::<PyArray1<i64>>() {
                 Ok(a) => a.clone(),
-                Err(_) => arr.call_method1("astype", ("int64",))?.cast_into::<PyArray1<i64>>()?,
+                Err(_) => arr
+                    .call_method1("astype", ("int64",))?
+                    .cast_into::<PyArray1<i64>>()?,
             };
-            let ro = as64.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let ro = as64
+                .try_readonly()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             out.extend(ro.as_array().iter().copied());
             return Ok(false);
         }
@@ -236,8 +253,14 @@ fn sentence_labels(
         let is_int = x.is_instance_of::<PyInt>();
         if !is_int && !x.is_instance(np_integer)? {
             let msg = if x.is_instance_of::<PyFloat>() || x.hasattr("is_integer")? {
-                format!("labels[{s}][{t}] is {} (a float); labels must be integer class ids", x.repr()?)
-            } else if x.is_instance_of::<PyList>() || x.is_instance_of::<PyTuple>() || x.cast::<PyUntypedArray>().is_ok() {
+                format!(
+                    "labels[{s}][{t}] is {} (a float); labels must be integer class ids",
+                    x.repr()?
+                )
+            } else if x.is_instance_of::<PyList>()
+                || x.is_instance_of::<PyTuple>()
+                || x.cast::<PyUntypedArray>().is_ok()
+            {
                 return Err(PyValueError::new_err(format!(
                     "labels[{s}][{t}] is a sequence; labels must be nested exactly two deep \
                      (sentences, then one integer class id per token)"
@@ -282,7 +305,9 @@ fn sentence_labels(
 
 fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
     if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(format!("{name} must be a list of sentences, not a string")));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a list of sentences, not a string"
+        )));
     }
     if let Ok(list) = obj.cast::<PyList>() {
         return Ok(list.iter().collect());
@@ -290,7 +315,10 @@ fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Boun
     let iter = obj.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
             "{name} must be a list of sentences, not {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     iter.collect()
@@ -306,7 +334,10 @@ fn class_ids(raw: impl ExactSizeIterator<Item = i64>, k: usize, at: &Where) -> P
             } else {
                 format!("is not below the number of classes K={k} (columns of pred_probs)")
             };
-            return Err(PyValueError::new_err(format!("label {l} at {} {why}", at.token(f))));
+            return Err(PyValueError::new_err(format!(
+                "label {l} at {} {why}",
+                at.token(f)
+            )));
         }
         ids.push(l as u32);
     }
@@ -372,14 +403,19 @@ fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
 }
 
 /// Runs the core without the GIL.
-fn run(py: Python<'_>, labels: &[u32], probs: &Probs<'_>, opts: &Options) -> Result<Vec<usize>, Error> {
+fn run(
+    py: Python<'_>,
+    labels: &[u32],
+    probs: &Probs<'_>,
+    opts: &Options,
+) -> Result<Vec<usize>, Error> {
     py.detach(|| filter::find_label_issues(labels, probs, opts))
 }
 
 /// Token-level issues of a ragged dataset: `labels[s][t]` and `pred_probs[s]` of shape
 /// (tokens, K). Returns (sentence, token) tuples.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, *, filter_by="prune_by_noise_rate", rank_by=Some("self_confidence"), adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None))]
+#[pyo3(signature = (labels, pred_probs, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None))]
 #[allow(clippy::too_many_arguments)]
 fn find_label_issues_ragged<'py>(
     py: Python<'py>,
@@ -461,7 +497,9 @@ fn find_label_issues_ragged<'py>(
         arrays.push(arr);
     }
     let Some((k, _)) = k else {
-        return Err(PyValueError::new_err("the dataset is empty: every sentence has zero tokens"));
+        return Err(PyValueError::new_err(
+            "the dataset is empty: every sentence has zero tokens",
+        ));
     };
     let offsets = Offsets::from_lengths(lengths);
     let at = Where::Sentences(&offsets);
@@ -479,7 +517,7 @@ fn find_label_issues_ragged<'py>(
 /// optional sentence `lengths` (int64). Returns an (M, 2) int64 array of (sentence, token)
 /// with lengths, else the (M,) flat token indices.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=Some("self_confidence"), adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false))]
+#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false))]
 #[allow(clippy::too_many_arguments)]
 fn find_label_issues_flat<'py>(
     py: Python<'py>,
@@ -516,7 +554,9 @@ fn find_label_issues_flat<'py>(
     }
     let n = pred_probs.shape()[0];
     let k = pred_probs.shape()[1];
-    let labels_ro = labels.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let labels_ro = labels
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let raw = labels_ro.as_array();
     if raw.len() != n {
         return Err(PyValueError::new_err(format!(
@@ -527,7 +567,9 @@ fn find_label_issues_flat<'py>(
     let offsets = match lengths {
         None => None,
         Some(l) => {
-            let ro = l.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let ro = l
+                .try_readonly()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             let mut lens = Vec::with_capacity(ro.len());
             let mut total = 0usize;
             for (s, &x) in ro.as_array().iter().enumerate() {

@@ -149,7 +149,10 @@ impl<'a> Probs<'a> {
     /// The block holding flat row `f` (the last block whose start is <= f; empty blocks share
     /// their start with the next one).
     fn block_of(&self, f: usize) -> usize {
-        self.starts[..self.blocks.len()].partition_point(|&s| s <= f).max(1) - 1
+        self.starts[..self.blocks.len()]
+            .partition_point(|&s| s <= f)
+            .max(1)
+            - 1
     }
 
     /// Row `f`, borrowed or copied into `buf` (length K).

@@ -13,7 +13,10 @@ impl Keyed {
     #[inline]
     pub fn new(key: f64, pos: usize) -> Self {
         // Adding +0.0 turns -0.0 into +0.0, so total_cmp orders like numpy's `<`.
-        Keyed { key: key + 0.0, pos }
+        Keyed {
+            key: key + 0.0,
+            pos,
+        }
     }
 }
 
@@ -50,7 +53,11 @@ pub struct Smallest {
 
 impl Smallest {
     pub fn new(n: usize) -> Self {
-        Smallest { n, buf: Vec::new(), cutoff: None }
+        Smallest {
+            n,
+            buf: Vec::new(),
+            cutoff: None,
+        }
     }
 
     #[inline]
@@ -142,7 +149,11 @@ mod tests {
         for (i, &k) in keys.iter().enumerate() {
             s.push(Keyed::new(k, i));
         }
-        let mut all: Vec<Keyed> = keys.iter().enumerate().map(|(i, &k)| Keyed::new(k, i)).collect();
+        let mut all: Vec<Keyed> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| Keyed::new(k, i))
+            .collect();
         all.sort();
         let want: Vec<usize> = all[..300].iter().map(|k| k.pos).collect();
         let got: Vec<usize> = s.into_sorted().iter().map(|k| k.pos).collect();

@@ -45,7 +45,10 @@ impl<'t> Scorer<'t> {
 
     /// Scores of the raw probabilities; never fails.
     pub fn unadjusted(method: Method) -> Scorer<'static> {
-        Scorer { method, adjust: None }
+        Scorer {
+            method,
+            adjust: None,
+        }
     }
 
     /// Score of one row with the given label, widened to float64 (ordering is unchanged).
@@ -81,7 +84,12 @@ fn normalized_margin<A: Float>(row: &[A], label: usize) -> A {
     (row[label] - other + A::ONE) / (A::ONE + A::ONE)
 }
 
-fn adjusted_score<T: Float, A: Float>(row: &[T], label: usize, t: &Thresholds, method: Method) -> f64 {
+fn adjusted_score<T: Float, A: Float>(
+    row: &[T],
+    label: usize,
+    t: &Thresholds,
+    method: Method,
+) -> f64 {
     let tmax = A::from_f64(t.max());
     let mut adj: Vec<A> = row
         .iter()
@@ -147,7 +155,10 @@ mod tests {
 
     #[test]
     fn adjusting_entropy_is_refused() {
-        let t = Thresholds { values: vec![0.5, 0.5], wide: false };
+        let t = Thresholds {
+            values: vec![0.5, 0.5],
+            wide: false,
+        };
         assert!(Scorer::new(Method::ConfidenceWeightedEntropy, Some(&t)).is_err());
     }
 }

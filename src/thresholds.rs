@@ -28,7 +28,11 @@ impl Thresholds {
     /// From per-class sums (in the input dtype) and counts, as `np.mean` then `np.clip`.
     pub fn from_sums<T: Float>(sums: &[T], counts: &[usize]) -> Self {
         let wide = T::IS_F64 || counts.contains(&0);
-        let floor = if wide { LOWER_BOUND } else { T::from_f64(LOWER_BOUND).to_f64() };
+        let floor = if wide {
+            LOWER_BOUND
+        } else {
+            T::from_f64(LOWER_BOUND).to_f64()
+        };
         let values = sums
             .iter()
             .zip(counts)
@@ -50,13 +54,22 @@ impl Thresholds {
     pub fn cuts(&self) -> Vec<f64> {
         self.values
             .iter()
-            .map(|&t| if self.wide { t - SLACK } else { ((t as f32) - (SLACK as f32)) as f64 })
+            .map(|&t| {
+                if self.wide {
+                    t - SLACK
+                } else {
+                    ((t as f32) - (SLACK as f32)) as f64
+                }
+            })
             .collect()
     }
 
     /// The largest threshold (numpy's `max`, same dtype).
     pub fn max(&self) -> f64 {
-        self.values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        self.values
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
     }
 }
 
@@ -90,38 +103,60 @@ pub fn confident_thresholds<T: Float>(
     }
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
     let results = w.map(&work, |(range, starts)| {
-        let mut builders: Vec<PieceBuilder<T>> =
-            plans.iter().zip(starts).map(|(p, &s)| PieceBuilder::new(p, s)).collect();
+        let mut builders: Vec<PieceBuilder<T>> = plans
+            .iter()
+            .zip(starts)
+            .map(|(p, &s)| PieceBuilder::new(p, s))
+            .collect();
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let l = labels[f] as usize;
             builders[l].push(&plans[l], row[l]);
         });
-        builders.into_iter().map(PieceBuilder::finish).collect::<Vec<Piece<T>>>()
+        builders
+            .into_iter()
+            .map(PieceBuilder::finish)
+            .collect::<Vec<Piece<T>>>()
     });
-    let mut per_class: Vec<Vec<Piece<T>>> = (0..k).map(|_| Vec::with_capacity(ranges.len())).collect();
+    let mut per_class: Vec<Vec<Piece<T>>> =
+        (0..k).map(|_| Vec::with_capacity(ranges.len())).collect();
     for pieces in results {
         for (c, piece) in pieces.into_iter().enumerate() {
             per_class[c].push(piece);
         }
     }
-    let sums: Vec<T> = per_class.into_iter().zip(&plans).map(|(p, plan)| assemble(plan, p)).collect();
+    let sums: Vec<T> = per_class
+        .into_iter()
+        .zip(&plans)
+        .map(|(p, plan)| assemble(plan, p))
+        .collect();
     (Thresholds::from_sums(&sums, &counts), counts)
 }
+
+/// The first probability outside [0, 1] of some rows: (row, class, value).
+pub type Outside = Option<(usize, usize, f64)>;
 
 /// Checks one row: finite and within `[-1e-6, 1 + 1e-6]` (bounds in the dtype). Returns the
 /// first class whose probability lies outside [0, 1] (entropies refuse those).
 #[inline]
-pub fn check_row<T: Float>(f: usize, row: &[T]) -> Result<Option<(usize, usize, f64)>> {
+pub fn check_row<T: Float>(f: usize, row: &[T]) -> Result<Outside> {
     let mut outside = None;
     for (j, &v) in row.iter().enumerate() {
         // One comparison pair covers the common case; details only on failure.
         if !(v >= T::ZERO && v <= T::ONE) {
             let x = v.to_f64();
             if !x.is_finite() {
-                return Err(Error::NotFinite { row: f, class: j, value: x });
+                return Err(Error::NotFinite {
+                    row: f,
+                    class: j,
+                    value: x,
+                });
             }
             if v < T::from_f64(-SLACK) || v > T::from_f64(1.0 + SLACK) {
-                return Err(Error::OutOfRange { row: f, class: j, value: x });
+                return Err(Error::OutOfRange {
+                    row: f,
+                    class: j,
+                    value: x,
+                });
             }
             outside.get_or_insert((f, j, x));
         }
@@ -131,10 +166,17 @@ pub fn check_row<T: Float>(f: usize, row: &[T]) -> Result<Option<(usize, usize, 
 
 /// cleanlab's `low_memory` thresholds: a running float64 mean, weighted by class counts, of the
 /// thresholds of consecutive batches of `batch` tokens, clipped after every batch.
-pub fn batched_thresholds<T: Float>(labels: &[u32], probs: &Probs, batch: usize, w: &Workers) -> Vec<f64> {
+pub fn batched_thresholds<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    batch: usize,
+    w: &Workers,
+) -> Vec<f64> {
     let k = probs.num_classes();
     let n = labels.len();
-    let batches: Vec<Range<usize>> = (0..n.div_ceil(batch)).map(|b| b * batch..((b + 1) * batch).min(n)).collect();
+    let batches: Vec<Range<usize>> = (0..n.div_ceil(batch))
+        .map(|b| b * batch..((b + 1) * batch).min(n))
+        .collect();
     let per_batch = w.map(&batches, |r| {
         let mut gathered: Vec<Vec<T>> = vec![Vec::new(); k];
         probs.for_each_row_in::<T>(r.clone(), |f, row| {
@@ -199,14 +241,19 @@ mod tests {
     #[test]
     fn threads_do_not_change_the_sums() {
         let n = 300_001;
-        let p = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 31 + j * 17) % 1000) as f32 / 999.0 * 0.3);
+        let p = Array2::from_shape_fn((n, 3), |(i, j)| {
+            ((i * 31 + j * 17) % 1000) as f32 / 999.0 * 0.3
+        });
         let labels: Vec<u32> = (0..n).map(|i| (i % 7 % 3) as u32).collect();
         let probs = Probs::from_view_f32(p.view()).unwrap();
         let one = thresholds::<f32>(&labels, &probs, 1);
         let many = thresholds::<f32>(&labels, &probs, 4);
         assert_eq!(one, many);
         // and both equal the plain gathered pairwise mean
-        let col: Vec<f32> = (0..n).filter(|&i| labels[i] == 2).map(|i| p[[i, 2]]).collect();
+        let col: Vec<f32> = (0..n)
+            .filter(|&i| labels[i] == 2)
+            .map(|i| p[[i, 2]])
+            .collect();
         let mean = (pairwise_sum(&col) as f64 / col.len() as f64) as f32;
         assert_eq!(one.values[2], mean as f64);
     }
@@ -214,9 +261,22 @@ mod tests {
     #[test]
     fn rows_are_checked_with_slack() {
         assert_eq!(check_row(3, &[0.5f64, 0.5]), Ok(None));
-        assert_eq!(check_row(3, &[-5e-7f32, 1.0]), Ok(Some((3, 0, -5e-7f32 as f64))));
-        assert!(matches!(check_row(3, &[0.5f64, f64::NAN]), Err(Error::NotFinite { row: 3, class: 1, .. })));
-        assert!(matches!(check_row(0, &[1.1f32, 0.0]), Err(Error::OutOfRange { class: 0, .. })));
+        assert_eq!(
+            check_row(3, &[-5e-7f32, 1.0]),
+            Ok(Some((3, 0, -5e-7f32 as f64)))
+        );
+        assert!(matches!(
+            check_row(3, &[0.5f64, f64::NAN]),
+            Err(Error::NotFinite {
+                row: 3,
+                class: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_row(0, &[1.1f32, 0.0]),
+            Err(Error::OutOfRange { class: 0, .. })
+        ));
     }
 
     #[test]

@@ -13,7 +13,6 @@ import sys
 
 import numpy as np
 import pytest
-
 import tokenclean
 import tokenclean.datasets
 from tokenclean import cli
@@ -179,9 +178,7 @@ def test_demo_prints_header_and_top_issues(
 
 
 @pytest.mark.parametrize("method", cli.RANKING_METHODS)
-def test_demo_rank_by(
-    capsys: pytest.CaptureFixture[str], sample: WnutSample, method: str
-) -> None:
+def test_demo_rank_by(capsys: pytest.CaptureFixture[str], sample: WnutSample, method: str) -> None:
     issues = tokenclean.find_label_issues(
         sample.labels, sample.pred_probs, return_indices_ranked_by=method
     )

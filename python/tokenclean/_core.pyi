@@ -5,6 +5,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["__version__", "find_label_issues_flat", "find_label_issues_ragged"]
 __version__: str
 
 def find_label_issues_ragged(
@@ -12,7 +13,7 @@ def find_label_issues_ragged(
     pred_probs: Any,
     *,
     filter_by: str = "prune_by_noise_rate",
-    rank_by: str | None = "self_confidence",
+    rank_by: str | None = None,
     adjust_pred_probs: bool = False,
     frac_noise: float = 1.0,
     num_to_remove_per_class: list[int] | None = None,
@@ -27,7 +28,7 @@ def find_label_issues_flat(
     lengths: npt.NDArray[np.int64] | None = None,
     *,
     filter_by: str = "prune_by_noise_rate",
-    rank_by: str | None = "self_confidence",
+    rank_by: str | None = None,
     adjust_pred_probs: bool = False,
     frac_noise: float = 1.0,
     num_to_remove_per_class: list[int] | None = None,

@@ -123,7 +123,9 @@ def core_kwargs(
         raise TypeError("rank_by_kwargs['adjust_pred_probs'] must be a bool")
 
     if kwargs.get("multi_label", False):
-        raise ValueError("multi_label=True is not supported: tokenclean handles one label per token")
+        raise ValueError(
+            "multi_label=True is not supported: tokenclean handles one label per token"
+        )
 
     verbose = bool(kwargs.get("verbose", False))
     if low_memory:
@@ -207,9 +209,8 @@ def float_probs(pred_probs: object) -> np.ndarray:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         return arr
     if not isinstance(pred_probs, (list, tuple)):
-        raise TypeError(
-            f"pred_probs must be a 2-D numpy array (or nested lists), not {type(pred_probs).__name__}"
-        )
+        kind = type(pred_probs).__name__
+        raise TypeError(f"pred_probs must be a 2-D numpy array (or nested lists), not {kind}")
     try:
         return np.asarray(pred_probs, dtype=np.float64)
     except (TypeError, ValueError) as e:

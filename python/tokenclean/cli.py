@@ -122,7 +122,7 @@ def _demo(*, top: int, rank_by: str) -> int:
 def _use_color(stream: TextIO) -> bool:
     """ANSI colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty is not None and isatty() )
+    return bool(isatty is not None and isatty() and not os.environ.get("NO_COLOR"))
 
 
 def _report(

@@ -72,9 +72,7 @@ def find_label_issues(
     >>> find_label_issues(labels, pred_probs)
     [(1, 1)]
     """
-    core, verbose = core_kwargs(
-        "find_label_issues", return_indices_ranked_by, low_memory, kwargs
-    )
+    core, verbose = core_kwargs("find_label_issues", return_indices_ranked_by, low_memory, kwargs)
     issues: list[tuple[int, int]] = _core.find_label_issues_ragged(labels, pred_probs, **core)
     if verbose:
         print(f"Number of label issues found: {len(issues)}")
@@ -123,9 +121,7 @@ def find_label_issues_flat(
     )
     labels_arr = int_labels(labels)
     lengths_arr = int_labels(lengths, "lengths")
-    allow_one_class = isinstance(labels, np.ndarray) or all(
-        type(x) is int for x in labels
-    )
+    allow_one_class = isinstance(labels, np.ndarray) or all(type(x) is int for x in labels)
     issues: np.ndarray = _core.find_label_issues_flat(
         labels_arr,
         float_probs(pred_probs),
