@@ -5,7 +5,10 @@ use std::time::Instant;
 use tokenclean::{find_label_issues, FilterBy, Options, Probs};
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = args.first().copied().unwrap_or(1_000_000);
     let k = args.get(1).copied().unwrap_or(9);
     let threads = args.get(2).copied().unwrap_or(0);
@@ -19,25 +22,49 @@ fn main() {
     let mut labels = vec![0u32; n];
     let mut p = Array2::<f32>::zeros((n, k));
     for i in 0..n {
-        let truth = if next() < 0.5 { 0 } else { 1 + (next() * (k - 1) as f64) as usize % (k - 1) };
+        let truth = if next() < 0.5 {
+            0
+        } else {
+            1 + (next() * (k - 1) as f64) as usize % (k - 1)
+        };
         let mut row: Vec<f64> = (0..k).map(|_| next() * 2.0).collect();
         row[truth] += 0.5 + 4.5 * next();
         let total: f64 = row.iter().map(|x| x.exp()).sum();
         for j in 0..k {
             p[[i, j]] = (row[j].exp() / total) as f32;
         }
-        labels[i] = if next() < 0.05 { ((truth + 1 + (next() * (k - 1) as f64) as usize) % k) as u32 } else { truth as u32 };
+        labels[i] = if next() < 0.05 {
+            ((truth + 1 + (next() * (k - 1) as f64) as usize) % k) as u32
+        } else {
+            truth as u32
+        };
     }
     let probs = Probs::from_view_f32(p.view()).expect("valid");
     for (name, filter_by, rank) in [
-        ("confident_learning, unranked", FilterBy::ConfidentLearning, false),
+        (
+            "confident_learning, unranked",
+            FilterBy::ConfidentLearning,
+            false,
+        ),
         ("prune_by_class, unranked", FilterBy::PruneByClass, false),
-        ("prune_by_noise_rate, unranked", FilterBy::PruneByNoiseRate, false),
-        ("prune_by_noise_rate, ranked", FilterBy::PruneByNoiseRate, true),
+        (
+            "prune_by_noise_rate, unranked",
+            FilterBy::PruneByNoiseRate,
+            false,
+        ),
+        (
+            "prune_by_noise_rate, ranked",
+            FilterBy::PruneByNoiseRate,
+            true,
+        ),
     ] {
         let opts = Options {
             filter_by,
-            rank_by: if rank { Some(tokenclean::Method::SelfConfidence) } else { None },
+            rank_by: if rank {
+                Some(tokenclean::Method::SelfConfidence)
+            } else {
+                None
+            },
             threads,
             ..Options::default()
         };
@@ -45,7 +72,9 @@ fn main() {
         let mut count = 0;
         for _ in 0..5 {
             let t = Instant::now();
-            count = find_label_issues(&labels, &probs, &opts).expect("runs").len();
+            count = find_label_issues(&labels, &probs, &opts)
+                .expect("runs")
+                .len();
             best = best.min(t.elapsed().as_secs_f64());
         }
         println!("{name:32} {:8.2} ms  {count} issues", best * 1e3);
