@@ -100,6 +100,18 @@ pub const LOW_MEMORY_BATCH: usize = 10_000;
 /// position) or in position order.
 pub fn find_label_issues(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<usize>> {
     let k = probs.num_classes();
+    check_labels(labels, probs)?;
+    check_options(labels, k, opts)?;
+    if probs.is_f64() {
+        run::<f64>(labels, probs, opts)
+    } else {
+        run::<f32>(labels, probs, opts)
+    }
+}
+
+/// Same number of labels and rows, at least one, every label a class index.
+pub fn check_labels(labels: &[u32], probs: &Probs) -> Result<()> {
+    let k = probs.num_classes();
     if labels.is_empty() || probs.is_empty() {
         return Err(Error::Empty);
     }
@@ -110,18 +122,13 @@ pub fn find_label_issues(labels: &[u32], probs: &Probs, opts: &Options) -> Resul
             probs.len()
         )));
     }
-    if let Some((f, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
-        return Err(Error::BadLabel {
+    match labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
+        Some((f, &l)) => Err(Error::BadLabel {
             row: f,
             label: l as i64,
             num_classes: k,
-        });
-    }
-    check_options(labels, k, opts)?;
-    if probs.is_f64() {
-        run::<f64>(labels, probs, opts)
-    } else {
-        run::<f32>(labels, probs, opts)
+        }),
+        None => Ok(()),
     }
 }
 
@@ -223,6 +230,7 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 None => {
                     let mut raw = scan.joint.clone();
                     joint::clip_diagonal(&mut raw, k);
+                    let raw: Vec<f64> = raw.iter().map(|&x| x as f64).collect();
                     joint::calibrate(&raw, &counts, k)
                         .iter()
                         .map(|&x| x as f64)

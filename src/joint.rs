@@ -190,13 +190,13 @@ pub fn clip_diagonal(joint: &mut [i64], k: usize) {
 
 /// Rescales each row to its label count and the whole matrix to N, then rounds every row to
 /// integers that keep its total. float64 throughout, in cleanlab's order of operations.
-pub fn calibrate(joint: &[i64], label_counts: &[usize], k: usize) -> Vec<i64> {
+pub fn calibrate(joint: &[f64], label_counts: &[usize], k: usize) -> Vec<i64> {
     let mut scaled = vec![0.0f64; k * k];
     for i in 0..k {
-        let rowsum = joint[i * k..(i + 1) * k].iter().sum::<i64>() as f64;
-        let rowsum = rowsum.max(1e-100);
+        let row = &joint[i * k..(i + 1) * k];
+        let rowsum = pairwise_sum(row).max(1e-100);
         for j in 0..k {
-            scaled[i * k + j] = joint[i * k + j] as f64 / rowsum * label_counts[i] as f64;
+            scaled[i * k + j] = row[j] / rowsum * label_counts[i] as f64;
         }
     }
     // cleanlab sums a transposed view, which numpy reduces in memory order: column-major here.
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn calibration_keeps_row_totals() {
-        let cj = [3, 1, 0, 2];
+        let cj = [3.0, 1.0, 0.0, 2.0];
         let out = calibrate(&cj, &[5, 3], 2);
         assert_eq!(out.iter().sum::<i64>(), 8);
         assert_eq!(out[0] + out[1], 5);

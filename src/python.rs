@@ -4,8 +4,11 @@
 
 use crate::error::Error;
 use crate::filter::{self, FilterBy, Options};
+use crate::joint;
+use crate::measures::{self, SentenceScore};
 use crate::ragged::{Block, Offsets, Probs};
 use crate::scores::Method;
+use crate::thresholds::Thresholds;
 use ndarray::Array2;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
@@ -625,10 +628,222 @@ fn find_label_issues_flat<'py>(
     }
 }
 
+/// Class ids and a borrowed flat probability matrix, validated for the kernels below.
+fn flat_input<'py>(
+    labels: &Bound<'py, PyArray1<i64>>,
+    pred_probs: &Bound<'py, PyUntypedArray>,
+) -> PyResult<(Vec<u32>, Borrowed<'py>)> {
+    if pred_probs.ndim() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "pred_probs has shape {}; it must be 2-D (examples, classes)",
+            shape_of(pred_probs)
+        )));
+    }
+    let (n, k) = (pred_probs.shape()[0], pred_probs.shape()[1]);
+    let ro = labels
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let raw = ro.as_array();
+    if raw.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "labels has {} entries but pred_probs has {n} rows",
+            raw.len()
+        )));
+    }
+    if n == 0 {
+        return Err(PyValueError::new_err("the dataset is empty"));
+    }
+    let ids = class_ids(raw.iter().copied(), k, &Where::Flat)?;
+    Ok((ids, borrow(pred_probs)?))
+}
+
+fn threads(n_jobs: Option<i64>) -> usize {
+    n_jobs.map_or(0, |n| n.max(1) as usize)
+}
+
+fn float_array<'py>(py: Python<'py>, values: Vec<f64>, narrow: bool) -> Bound<'py, PyAny> {
+    if narrow {
+        let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+        v.into_pyarray(py).into_any()
+    } else {
+        values.into_pyarray(py).into_any()
+    }
+}
+
+fn square(values: Vec<i64>, k: usize) -> PyResult<Array2<i64>> {
+    Array2::from_shape_vec((k, k), values).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// cleanlab's `get_confident_thresholds`: float32 for float32 input with every class present.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, *, n_jobs=None))]
+fn confident_thresholds<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyArray1<i64>>,
+    pred_probs: &Bound<'py, PyUntypedArray>,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (ids, b) = flat_input(labels, pred_probs)?;
+    let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
+    let t = py
+        .detach(|| measures::thresholds(&ids, &probs, threads(n_jobs)))
+        .map_err(|e| core_error(e, &Where::Flat))?;
+    Ok(float_array(py, t.values, !t.wide))
+}
+
+/// The uncalibrated confident joint (diagonal at least 1), the off-diagonal positions, how many
+/// of those the `+1e-6` unflag step keeps, and the label counts.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, thresholds=None, thresholds_wide=true, *, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn confident_joint<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyArray1<i64>>,
+    pred_probs: &Bound<'py, PyUntypedArray>,
+    thresholds: Option<Vec<f64>>,
+    thresholds_wide: bool,
+    n_jobs: Option<i64>,
+) -> PyResult<(
+    Bound<'py, PyArray2<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    usize,
+    Bound<'py, PyArray1<i64>>,
+)> {
+    let (ids, b) = flat_input(labels, pred_probs)?;
+    let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
+    let k = probs.num_classes();
+    let given = thresholds.map(|values| Thresholds {
+        values,
+        wide: thresholds_wide,
+    });
+    let j = py
+        .detach(|| measures::confident_joint(&ids, &probs, given, threads(n_jobs)))
+        .map_err(|e| core_error(e, &Where::Flat))?;
+    let off: Vec<i64> = j.off_diagonal.iter().map(|&f| f as i64).collect();
+    let counts: Vec<i64> = j.label_counts.iter().map(|&c| c as i64).collect();
+    Ok((
+        square(j.joint, k)?.into_pyarray(py),
+        off.into_pyarray(py),
+        j.off_diagonal_not_near,
+        counts.into_pyarray(py),
+    ))
+}
+
+/// cleanlab's `calibrate_confident_joint` on a K x K matrix and the label counts.
+#[pyfunction]
+fn calibrate_confident_joint<'py>(
+    py: Python<'py>,
+    confident_joint: &Bound<'py, PyArray2<f64>>,
+    label_counts: &Bound<'py, PyArray1<i64>>,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let cj = confident_joint
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let cj = cj.as_array();
+    let k = cj.nrows();
+    if cj.ncols() != k {
+        return Err(PyValueError::new_err(format!(
+            "confident_joint has shape {:?}; it must be K x K",
+            cj.shape()
+        )));
+    }
+    let counts = label_counts
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let counts: Vec<usize> = counts
+        .as_array()
+        .iter()
+        .map(|&c| c.max(0) as usize)
+        .collect();
+    if counts.len() != k {
+        return Err(PyValueError::new_err(format!(
+            "{} label counts for a {k} x {k} confident joint",
+            counts.len()
+        )));
+    }
+    let flat: Vec<f64> = cj.iter().copied().collect();
+    Ok(square(joint::calibrate(&flat, &counts, k), k)?.into_pyarray(py))
+}
+
+/// Per-token label quality scores (cleanlab's dtype).
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, n_jobs=None))]
+fn label_quality_scores<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyArray1<i64>>,
+    pred_probs: &Bound<'py, PyUntypedArray>,
+    method: &str,
+    adjust_pred_probs: bool,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let method = Method::parse(method).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "method={method:?} is not one of self_confidence, normalized_margin, \
+             confidence_weighted_entropy"
+        ))
+    })?;
+    let (ids, b) = flat_input(labels, pred_probs)?;
+    let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
+    let (scores, narrow) = py
+        .detach(|| {
+            measures::label_quality_scores(&ids, &probs, method, adjust_pred_probs, threads(n_jobs))
+        })
+        .map_err(|e| core_error(e, &Where::Flat))?;
+    Ok(float_array(py, scores, narrow))
+}
+
+/// Sentence scores from per-token scores: "min", or "softmin" with a temperature.
+#[pyfunction]
+#[pyo3(signature = (scores, lengths, method="min", temperature=0.05))]
+fn sentence_scores<'py>(
+    py: Python<'py>,
+    scores: &Bound<'py, PyArray1<f64>>,
+    lengths: &Bound<'py, PyArray1<i64>>,
+    method: &str,
+    temperature: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let how = match method {
+        "min" => SentenceScore::Min,
+        "softmin" => SentenceScore::Softmin(temperature),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "sentence_score_method={other:?} is not one of min, softmin"
+            )))
+        }
+    };
+    let scores = scores
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let lengths = lengths
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let lens: Vec<usize> = lengths
+        .as_array()
+        .iter()
+        .map(|&l| l.max(0) as usize)
+        .collect();
+    let offsets = Offsets::from_lengths(lens);
+    let x = scores.as_array();
+    if offsets.num_tokens() != x.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} token scores for sentences of {} tokens",
+            x.len(),
+            offsets.num_tokens()
+        )));
+    }
+    let x: Vec<f64> = x.iter().copied().collect();
+    Ok(measures::sentence_scores(&x, &offsets, how).into_pyarray(py))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(find_label_issues_ragged, m)?)?;
     m.add_function(wrap_pyfunction!(find_label_issues_flat, m)?)?;
+    m.add_function(wrap_pyfunction!(confident_thresholds, m)?)?;
+    m.add_function(wrap_pyfunction!(confident_joint, m)?)?;
+    m.add_function(wrap_pyfunction!(calibrate_confident_joint, m)?)?;
+    m.add_function(wrap_pyfunction!(label_quality_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -190,6 +190,10 @@ impl Offsets {
         let s = self.starts.partition_point(|&x| x <= f) - 1;
         (s, f - self.starts[s])
     }
+    /// Flat index range `[start, end)` of sentence `s`.
+    pub fn bounds(&self, s: usize) -> (usize, usize) {
+        (self.starts[s], self.starts[s + 1])
+    }
     /// Maps many sorted-or-not flat indices at once.
     pub fn locate_all(&self, flat: &[usize]) -> Vec<(usize, usize)> {
         flat.iter().map(|&f| self.locate(f)).collect()

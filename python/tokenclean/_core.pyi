@@ -5,7 +5,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "find_label_issues_flat", "find_label_issues_ragged"]
+__all__ = [
+    "__version__",
+    "calibrate_confident_joint",
+    "confident_joint",
+    "confident_thresholds",
+    "find_label_issues_flat",
+    "find_label_issues_ragged",
+    "label_quality_scores",
+    "sentence_scores",
+]
 __version__: str
 
 def find_label_issues_ragged(
@@ -38,3 +47,35 @@ def find_label_issues_flat(
     n_jobs: int | None = None,
     allow_one_class: bool = False,
 ) -> npt.NDArray[np.int64]: ...
+def confident_thresholds(
+    labels: npt.NDArray[np.int64],
+    pred_probs: npt.NDArray[np.floating[Any]],
+    *,
+    n_jobs: int | None = None,
+) -> npt.NDArray[np.floating[Any]]: ...
+def confident_joint(
+    labels: npt.NDArray[np.int64],
+    pred_probs: npt.NDArray[np.floating[Any]],
+    thresholds: list[float] | None = None,
+    thresholds_wide: bool = True,
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.int64]]: ...
+def calibrate_confident_joint(
+    confident_joint: npt.NDArray[np.float64],
+    label_counts: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]: ...
+def label_quality_scores(
+    labels: npt.NDArray[np.int64],
+    pred_probs: npt.NDArray[np.floating[Any]],
+    method: str,
+    adjust_pred_probs: bool = False,
+    *,
+    n_jobs: int | None = None,
+) -> npt.NDArray[np.floating[Any]]: ...
+def sentence_scores(
+    scores: npt.NDArray[np.float64],
+    lengths: npt.NDArray[np.int64],
+    method: str = "min",
+    temperature: float = 0.05,
+) -> npt.NDArray[np.float64]: ...
