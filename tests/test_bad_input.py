@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 import tokenclean
 from tokenclean.filter import find_label_issues as find_mc
 from tokenclean.token_classification.filter import find_label_issues_flat as find_flat

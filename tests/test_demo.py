@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+
 import tokenclean
 import tokenclean.datasets
 from tokenclean import cli

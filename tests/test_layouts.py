@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 import tokenclean
 from tokenclean.token_classification.filter import find_label_issues_flat as find_flat
 

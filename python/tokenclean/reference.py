@@ -22,14 +22,30 @@ Conventions used throughout
   1-D array (:func:`_pairwise_sum`); the comments say which element order is
   summed.
 
+Subtleties (each pinned by a test in ``tests/test_reference_vs_cleanlab.py``)
+-------------------------------------------------------------------------
+* Only sentences with rows take part in the dtype promotion of the token
+  function: an empty float64 sentence leaves float32 data float32.
+* The calibration total is summed column-major; the prune step's column sums
+  are pairwise, or sequential for a confident joint supplied in Fortran order.
+* Row sums of the entropy score and of the adjusted probabilities are
+  numpy's ``sum(axis=1)``: pairwise for row-major input (always the case for
+  flattened token data), sequential across columns for column-major input.
+* Prune counts are truncated, not rounded; ``num_to_remove_per_class`` can
+  produce NaN entries (0/0), which prune nothing, and a row containing NaN
+  skips the sum-preserving adjustment.
+* The batched (``low_memory``) thresholds floor a never-seen class at
+  ``2e-6``, not 2, and compare float32 probabilities in float64.
+
 Only numpy is imported at module level; scipy is imported lazily for the
 ``confidence_weighted_entropy`` score (``scipy.special.xlogy``).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,6 +60,8 @@ __all__ = [
     "find_label_issues",
     "find_label_issues_flat",
     "label_quality_scores",
+    "low_memory_num_issues",
+    "low_memory_thresholds",
     "num_label_issues_off_diagonal",
     "prune_count_matrix",
     "reduce_issues_mask",
@@ -160,8 +178,8 @@ def confident_thresholds(labels: ArrayLike, pred_probs: FloatArray, K: int) -> F
         )
     else:
         vec = np.array(means, dtype=p.dtype)
-    floor = vec.dtype.type(_THRESHOLD_FLOOR)
-    return np.maximum(vec, floor)
+    floored: FloatArray = np.maximum(vec, vec.dtype.type(_THRESHOLD_FLOOR))
+    return floored
 
 
 def _confident_guesses(
@@ -183,7 +201,7 @@ def _confident_guesses(
 
 
 def round_preserving_sum(x: ArrayLike) -> IntArray:
-    """Round floats to integers so that the rounded total equals the rounded total.
+    """Round floats to integers whose total is the rounded total of the floats.
 
     Every value is rounded half-to-even. While the sum of the rounded values
     (numpy pairwise sum, then rounded) differs from the rounded sum of the
@@ -223,16 +241,22 @@ def round_preserving_row_totals(m: ArrayLike) -> IntArray:
     return np.stack(rows).astype(np.int64)
 
 
-def calibrate_confident_joint(cj: ArrayLike, labels: ArrayLike) -> IntArray:
+def calibrate_confident_joint(
+    cj: ArrayLike, labels: ArrayLike, *, total_order: str = "F"
+) -> IntArray:
     """Rescale a confident joint to the label counts, then round it.
 
     1. Row ``i`` is divided by its total (at least ``1e-100``) and multiplied
        by the number of tokens labelled ``i``: ``cj[i, j] / rowsum_i * n_i``,
        in float64.
     2. The whole matrix is divided by its total (at least ``1e-100``) and
-       multiplied by ``N``. The total is a pairwise sum taken in
+       multiplied by ``N``. The total is a pairwise sum over the matrix in
+       memory order. With the default ``total_order="F"`` that is
        **column-major** order (column 0 top to bottom, then column 1, ...):
-       that is the memory order of the matrix numpy holds at this point.
+       the order on the path of ``find_label_issues``, where the confident
+       joint is a transposed array. (cleanlab's public
+       ``calibrate_confident_joint`` follows the memory layout of the matrix
+       it is given: ``total_order="C"`` reproduces it for a C-ordered matrix.)
     3. Every row is rounded with :func:`round_preserving_sum`.
     """
     joint = np.asarray(cj)
@@ -241,7 +265,7 @@ def calibrate_confident_joint(cj: ArrayLike, labels: ArrayLike) -> IntArray:
     counts = np.bincount(y, minlength=K).astype(np.int64)
     row_totals = np.maximum(joint.sum(axis=1), _TINY).astype(np.float64)
     scaled = joint.astype(np.float64) / row_totals[:, None] * counts[:, None].astype(np.float64)
-    total = _pairwise_sum(scaled.ravel(order="F"))
+    total = _pairwise_sum(scaled.ravel(order="F" if total_order == "F" else "C"))
     scaled = scaled / max(float(total), _TINY) * np.float64(int(counts.sum()))
     return round_preserving_row_totals(scaled)
 
@@ -311,7 +335,9 @@ def prune_count_matrix(
     label_counts: ArrayLike,
     min_examples_per_class: int = 1,
     frac_noise: float = 1.0,
-    num_to_remove_per_class: Optional[Sequence[int]] = None,
+    num_to_remove_per_class: Sequence[int] | None = None,
+    *,
+    column_sums: str = "pairwise",
 ) -> IntArray:
     """How many tokens to prune, as an int64 matrix ``PCM`` oriented like ``CJ.T``.
 
@@ -330,6 +356,12 @@ def prune_count_matrix(
        ``M - M * frac_noise`` (off-diagonal; the diagonal term is 0);
     3. the matrix is **truncated** to integers (``4.5 -> 4``): column totals
        are not preserved.
+
+    The column sums of step 2 are pairwise because ``CJ.T`` is then a
+    column-major array (numpy reduces each contiguous column). For a
+    confident joint *supplied* in Fortran order, ``CJ.T`` is row-major and
+    numpy adds the rows one after another: pass ``column_sums="sequential"``
+    to reproduce that (it only matters for K >= 9 and ``frac_noise < 1``).
 
     With ``num_to_remove_per_class`` (``n``), the matrix is then rebuilt:
     ``psy[i, j] = PCM[i, j] / rowsum(PCM)[j]`` -- note the row total of row
@@ -356,7 +388,10 @@ def prune_count_matrix(
     reduced = m * frac_noise
     np.fill_diagonal(reduced, np.diagonal(m))
     lost = m - reduced
-    lost_per_column = np.array([_pairwise_sum(lost[:, k]) for k in range(K)], dtype=np.float64)
+    if column_sums == "sequential":
+        lost_per_column = np.array([np.cumsum(lost[:, k])[-1] for k in range(K)])
+    else:
+        lost_per_column = np.array([_pairwise_sum(lost[:, k]) for k in range(K)])
     np.fill_diagonal(reduced, np.diagonal(m) + lost_per_column)
     pcm = reduced.astype(np.int64)  # truncation toward zero
 
@@ -369,7 +404,8 @@ def prune_count_matrix(
             target = psy * remove[:, None] / noise[:, None]
         np.fill_diagonal(target, counts - remove)
         pcm = round_preserving_row_totals(target)
-    return pcm
+    out: IntArray = pcm
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -378,11 +414,14 @@ def prune_count_matrix(
 
 
 def _adjusted_probs(labels: IntArray, p: FloatArray) -> FloatArray:
-    """``p - t + max(t)``, each row divided by its (pairwise) total.
+    """``p - t + max(t)``, each row divided by its total.
 
     ``t`` are the :func:`confident_thresholds` of the full data. The result
     has the promoted dtype of ``p`` and ``t`` (float64 when a class is
-    missing, because ``t`` then is float64).
+    missing, because ``t`` then is float64). The row total is numpy's
+    ``sum(axis=1)``: a pairwise sum along each row for a row-major ``p``
+    (always the case for flattened token data); for a column-major ``p``
+    numpy adds the columns one after another instead.
     """
     t = confident_thresholds(labels, p, p.shape[1])
     adjusted: FloatArray = p - t
@@ -406,14 +445,16 @@ def _confidence_weighted_entropy(labels: IntArray, p: FloatArray) -> FloatArray:
 
     1. ``ValueError`` if any probability is below 0 or above 1 (no slack).
     2. entropy ``e = -sum_j xlogy(p_j, p_j)`` computed in the dtype of ``p``
-       (scipy's ``xlogy``; a pairwise sum along each row), then divided by
-       ``log(K)`` in float64;
+       (scipy's ``xlogy``; the row sum is pairwise for a row-major ``p`` and
+       sequential over the columns for a column-major one, as numpy does),
+       then divided by ``log(K)`` in float64;
     3. ``s = e / max(p[label], 1e-6)`` (the ``max`` in the dtype of ``p``);
     4. score ``= log(s + 1) / max(s, 1e-6)`` in float64.
     """
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError("confidence_weighted_entropy needs every probability in [0, 1]")
-    from scipy.special import xlogy
+    # scipy is needed only here; its xlogy on float32 input computes in float32
+    xlogy = importlib.import_module("scipy.special").xlogy
 
     K = p.shape[1]
     entropy = -np.sum(xlogy(p, p), axis=1) / np.log(np.float64(K))
@@ -447,7 +488,9 @@ def label_quality_scores(
     p = np.asarray(pred_probs)
     if adjust_pred_probs:
         if method == "confidence_weighted_entropy":
-            raise ValueError("adjust_pred_probs cannot be combined with confidence_weighted_entropy")
+            raise ValueError(
+                "adjust_pred_probs cannot be combined with confidence_weighted_entropy"
+            )
         p = _adjusted_probs(y, p)
     if method == "self_confidence":
         return _given_label_probs(y, p)
@@ -508,9 +551,9 @@ def _issue_mask(
     *,
     filter_by: str,
     frac_noise: float,
-    num_to_remove_per_class: Optional[Sequence[int]],
+    num_to_remove_per_class: Sequence[int] | None,
     min_examples_per_class: int,
-    confident_joint_in: Optional[ArrayLike],
+    confident_joint_in: ArrayLike | None,
 ) -> BoolArray:
     """The boolean issue mask of :func:`find_label_issues_flat` (before ranking)."""
     K = p.shape[1]
@@ -527,11 +570,22 @@ def _issue_mask(
     elif filter_by == "predicted_neq_given":
         flags = p.argmax(axis=1) != y
     else:
-        cj = confident_joint(y, p)[0] if confident_joint_in is None else confident_joint_in
+        column_sums = "pairwise"
+        if confident_joint_in is None:
+            cj = confident_joint(y, p)[0]
+        else:
+            cj = np.asarray(confident_joint_in)
+            if cj.flags.f_contiguous and not cj.flags.c_contiguous:
+                column_sums = "sequential"  # see prune_count_matrix
         groups = _indices_by_class(y, K)
         counts = np.array([g.shape[0] for g in groups], dtype=np.int64)
         pcm = prune_count_matrix(
-            cj, counts, min_examples_per_class, frac_noise, num_to_remove_per_class
+            cj,
+            counts,
+            min_examples_per_class,
+            frac_noise,
+            num_to_remove_per_class,
+            column_sums=column_sums,
         )
         if filter_by == "prune_by_class":
             flags = _flag_prune_by_class(p, groups, pcm, min_examples_per_class)
@@ -550,7 +604,7 @@ def _rank(
     flags: BoolArray,
     y: IntArray,
     p: FloatArray,
-    method: Optional[str],
+    method: str | None,
     adjust_pred_probs: bool,
 ) -> IntArray:
     """Flagged indices by ascending score (ties by position); position order if no method.
@@ -564,37 +618,64 @@ def _rank(
     return flagged[_stable_argsort(scores[flagged])]
 
 
-def _low_memory_issues(y: IntArray, p: FloatArray, method: Optional[str]) -> IntArray:
-    """The batched (``low_memory=True``) algorithm, ranked by score.
+def low_memory_thresholds(
+    labels: ArrayLike, pred_probs: FloatArray, batch_size: int = _LOW_MEMORY_BATCH
+) -> FloatArray:
+    """Per-class thresholds of the batched (``low_memory=True``) algorithm, float64.
 
-    1. Thresholds: a running float64 mean over batches of 10 000 tokens. Each
-       batch's :func:`confident_thresholds` (float32 when the batch holds every
-       class of float32 input, else float64, each floored at ``2e-6`` in that
-       dtype) enters weighted by the batch's class counts:
-       ``t = (seen * t + count * t_batch) / max(seen + count, 1)``, then
-       ``t = max(t, 2e-6)``. A class never seen ends at ``2e-6``.
-    2. Count: tokens whose argmax ``a`` differs from the label and
-       ``p[a] >= t_a - 1e-6`` (float64 comparison).
-    3. The ``count`` lowest scores (stable); tokens selected by
-       :func:`reduce_issues_mask` are dropped. With ``method=None``,
-       self-confidence selects and the result is in position order.
+    A running mean over consecutive batches of ``batch_size`` tokens. Each
+    batch's :func:`confident_thresholds` (float32 when the batch holds every
+    class of float32 input, else float64; floored at ``2e-6`` in that dtype)
+    enters weighted by the batch's class counts ``c``, in float64:
+    ``t = (seen * t + c * t_batch) / max(seen + c, 1)``, then
+    ``t = max(t, 2e-6)`` and ``seen += c``. A class that no token carries ends
+    at ``2e-6`` (not at 2).
     """
+    y = _as_labels(labels)
+    p = np.asarray(pred_probs)
     N, K = p.shape
     thresholds = np.zeros(K, dtype=np.float64)
     seen = np.zeros(K, dtype=np.float64)
-    for start in range(0, N, _LOW_MEMORY_BATCH):
-        batch_y = y[start : start + _LOW_MEMORY_BATCH]
-        batch_p = p[start : start + _LOW_MEMORY_BATCH]
+    for start in range(0, N, batch_size):
+        batch_y = y[start : start + batch_size]
+        batch_p = p[start : start + batch_size]
         batch_t = confident_thresholds(batch_y, batch_p, K).astype(np.float64)
         batch_n = np.bincount(batch_y, minlength=K).astype(np.float64)
         thresholds = (seen * thresholds + batch_n * batch_t) / np.maximum(seen + batch_n, 1.0)
         thresholds = np.maximum(thresholds, _THRESHOLD_FLOOR)
         seen = seen + batch_n
+    return thresholds
 
+
+def low_memory_num_issues(labels: ArrayLike, pred_probs: FloatArray, thresholds: FloatArray) -> int:
+    """Number of issues estimated by the batched algorithm.
+
+    Tokens whose argmax ``a`` (first maximum) differs from the label and with
+    ``p[a] >= t_a - 1e-6``, where ``t`` are the float64
+    :func:`low_memory_thresholds`: the subtraction and the comparison are in
+    float64 even for float32 probabilities.
+    """
+    y = _as_labels(labels)
+    p = np.asarray(pred_probs)
     predicted = p.argmax(axis=1)
-    confident = p[np.arange(N), predicted] >= (thresholds - _SLACK)[predicted]
-    n_issues = int(np.count_nonzero(confident & (predicted != y)))
+    cut = np.asarray(thresholds, dtype=np.float64) - _SLACK
+    confident = p[np.arange(y.shape[0]), predicted] >= cut[predicted]
+    return int(np.count_nonzero(confident & (predicted != y)))
 
+
+def _low_memory_issues(y: IntArray, p: FloatArray, method: str | None) -> IntArray:
+    """The batched (``low_memory=True``) algorithm, ranked by score.
+
+    1. :func:`low_memory_thresholds` with batches of 10 000 tokens;
+    2. ``n`` = :func:`low_memory_num_issues`;
+    3. the ``n`` lowest ``method`` scores (stable sort; the scores are those of
+       :func:`label_quality_scores` without ``adjust_pred_probs``), minus the
+       tokens selected by :func:`reduce_issues_mask`. The order of the
+       remaining tokens is kept (ascending score). With ``method=None``,
+       self-confidence selects and the result is in position order.
+    """
+    thresholds = low_memory_thresholds(y, p)
+    n_issues = low_memory_num_issues(y, p, thresholds)
     scores = label_quality_scores(y, p, "self_confidence" if method is None else method)
     selected = _stable_argsort(scores)[:n_issues]
     selected = selected[~reduce_issues_mask(y, p)[selected]]
@@ -612,15 +693,15 @@ def find_label_issues_flat(
     labels: ArrayLike,
     pred_probs: FloatArray,
     *,
-    return_indices_ranked_by: Optional[str] = "self_confidence",
-    rank_by_kwargs: Optional[dict[str, Any]] = None,
+    return_indices_ranked_by: str | None = "self_confidence",
+    rank_by_kwargs: dict[str, Any] | None = None,
     filter_by: str = "prune_by_noise_rate",
     frac_noise: float = 1.0,
-    num_to_remove_per_class: Optional[Sequence[int]] = None,
+    num_to_remove_per_class: Sequence[int] | None = None,
     min_examples_per_class: int = 1,
-    confident_joint: Optional[ArrayLike] = None,
+    confident_joint: ArrayLike | None = None,
     low_memory: bool = False,
-    n_jobs: Optional[int] = None,
+    n_jobs: int | None = None,
     verbose: bool = False,
 ) -> IntArray:
     """Flat indices of tokens whose given label is likely wrong.
@@ -675,7 +756,7 @@ def find_label_issues(
     labels: Sequence[ArrayLike],
     pred_probs: Sequence[ArrayLike],
     *,
-    return_indices_ranked_by: Optional[str] = "self_confidence",
+    return_indices_ranked_by: str | None = "self_confidence",
     low_memory: bool = False,
     **kwargs: Any,
 ) -> list[tuple[int, int]]:
