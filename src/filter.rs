@@ -74,6 +74,12 @@ pub struct Options {
     pub allow_one_class: bool,
     /// Worker threads; 0 = `TOKENCLEAN_NUM_THREADS` or all cores. Never changes the answer.
     pub threads: usize,
+    /// The supplied `confident_joint` was column-major (numpy then sums differently).
+    pub joint_column_major: bool,
+    /// Row sums (entropy, `adjust_pred_probs`) run across columns one at a time, as numpy does
+    /// for probabilities stored column-major. cleanlab's token function always flattens to
+    /// row-major, so only the multi-class entry point sets this.
+    pub sequential_row_sums: bool,
 }
 
 impl Default for Options {
@@ -89,6 +95,8 @@ impl Default for Options {
             low_memory: false,
             allow_one_class: false,
             threads: 0,
+            joint_column_major: false,
+            sequential_row_sums: false,
         }
     }
 }
@@ -231,14 +239,19 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                     let mut raw = scan.joint.clone();
                     joint::clip_diagonal(&mut raw, k);
                     let raw: Vec<f64> = raw.iter().map(|&x| x as f64).collect();
-                    joint::calibrate(&raw, &counts, k)
+                    joint::calibrate(&raw, &counts, k, true)
                         .iter()
                         .map(|&x| x as f64)
                         .collect()
                 }
             };
-            let mut pcm =
-                prune::prune_count_matrix(&cj, k, opts.min_examples_per_class, opts.frac_noise);
+            let mut pcm = prune::prune_count_matrix(
+                &cj,
+                k,
+                opts.min_examples_per_class,
+                opts.frac_noise,
+                opts.confident_joint.is_none() || !opts.joint_column_major,
+            );
             if let Some(r) = &opts.num_to_remove_per_class {
                 pcm = prune::rescale_to_removals(&pcm, k, r, &counts);
             }
@@ -276,7 +289,7 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 labels,
                 probs,
                 &issues,
-                &Scorer::new(method, adjust)?,
+                &Scorer::new(method, adjust)?.sequential_row_sums(opts.sequential_row_sums),
                 &w,
             ))
         }

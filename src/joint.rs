@@ -190,7 +190,16 @@ pub fn clip_diagonal(joint: &mut [i64], k: usize) {
 
 /// Rescales each row to its label count and the whole matrix to N, then rounds every row to
 /// integers that keep its total. float64 throughout, in cleanlab's order of operations.
-pub fn calibrate(joint: &[f64], label_counts: &[usize], k: usize) -> Vec<i64> {
+///
+/// `total_column_major`: numpy sums the rescaled matrix in memory order, which follows the
+/// layout of the joint it was given: column-major for the one `find_label_issues` builds (a
+/// transposed view), row-major for a C-ordered matrix.
+pub fn calibrate(
+    joint: &[f64],
+    label_counts: &[usize],
+    k: usize,
+    total_column_major: bool,
+) -> Vec<i64> {
     let mut scaled = vec![0.0f64; k * k];
     for i in 0..k {
         let row = &joint[i * k..(i + 1) * k];
@@ -199,9 +208,13 @@ pub fn calibrate(joint: &[f64], label_counts: &[usize], k: usize) -> Vec<i64> {
             scaled[i * k + j] = row[j] / rowsum * label_counts[i] as f64;
         }
     }
-    // cleanlab sums a transposed view, which numpy reduces in memory order: column-major here.
-    let column_major: Vec<f64> = (0..k * k).map(|m| scaled[(m % k) * k + m / k]).collect();
-    let total = pairwise_sum(&column_major).max(1e-100);
+    let total = if total_column_major {
+        let column_major: Vec<f64> = (0..k * k).map(|m| scaled[(m % k) * k + m / k]).collect();
+        pairwise_sum(&column_major)
+    } else {
+        pairwise_sum(&scaled)
+    }
+    .max(1e-100);
     let n = label_counts.iter().sum::<usize>() as f64;
     let mut out = Vec::with_capacity(k * k);
     for i in 0..k {
@@ -288,7 +301,7 @@ mod tests {
     #[test]
     fn calibration_keeps_row_totals() {
         let cj = [3.0, 1.0, 0.0, 2.0];
-        let out = calibrate(&cj, &[5, 3], 2);
+        let out = calibrate(&cj, &[5, 3], 2, true);
         assert_eq!(out.iter().sum::<i64>(), 8);
         assert_eq!(out[0] + out[1], 5);
     }

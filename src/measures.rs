@@ -86,12 +86,14 @@ pub fn label_quality_scores(
     probs: &Probs,
     method: Method,
     adjust_pred_probs: bool,
+    sequential_row_sums: bool,
     threads: usize,
 ) -> Result<(Vec<f64>, bool)> {
+    let seq = sequential_row_sums;
     if probs.is_f64() {
-        scores_in::<f64>(labels, probs, method, adjust_pred_probs, threads)
+        scores_in::<f64>(labels, probs, method, adjust_pred_probs, seq, threads)
     } else {
-        scores_in::<f32>(labels, probs, method, adjust_pred_probs, threads)
+        scores_in::<f32>(labels, probs, method, adjust_pred_probs, seq, threads)
     }
 }
 
@@ -100,6 +102,7 @@ fn scores_in<T: Float>(
     probs: &Probs,
     method: Method,
     adjust_pred_probs: bool,
+    sequential_row_sums: bool,
     threads: usize,
 ) -> Result<(Vec<f64>, bool)> {
     check_labels(labels, probs)?;
@@ -113,7 +116,8 @@ fn scores_in<T: Float>(
             return Err(Error::EntropyDomain { row, class, value });
         }
     }
-    let scorer = Scorer::new(method, adjust_pred_probs.then_some(&t))?;
+    let scorer = Scorer::new(method, adjust_pred_probs.then_some(&t))?
+        .sequential_row_sums(sequential_row_sums);
     let mut scores = vec![0.0f64; labels.len()];
     w.map_mut(&ranges, &mut scores, |r, out| {
         let base = r.start;

@@ -11,7 +11,17 @@ use std::ops::Range;
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
 /// K×K, float64). Entry `[j * k + c]` of the result is how many tokens labelled `c` to prune
 /// as belonging to `j`; the diagonal is how many to keep.
-pub fn prune_count_matrix(cj: &[f64], k: usize, min_examples: f64, frac_noise: f64) -> Vec<i64> {
+///
+/// `pairwise_columns`: numpy sums the columns of cleanlab's working matrix (`cj.T`) pairwise
+/// when they are contiguous, i.e. when `cj` is row-major (always so for the computed joint),
+/// and row by row for a column-major `cj` a user supplied.
+pub fn prune_count_matrix(
+    cj: &[f64],
+    k: usize,
+    min_examples: f64,
+    frac_noise: f64,
+    pairwise_columns: bool,
+) -> Vec<i64> {
     // m = cj.T: m[i][j] = cj[j][i]; column j holds the tokens labelled j.
     let m = |i: usize, j: usize| cj[j * k + i];
     let mut out = vec![0.0f64; k * k];
@@ -41,7 +51,11 @@ pub fn prune_count_matrix(cj: &[f64], k: usize, min_examples: f64, frac_noise: f
                 }
             })
             .collect();
-        let moved = pairwise_sum(&lost);
+        let moved = if pairwise_columns {
+            pairwise_sum(&lost)
+        } else {
+            lost[1..].iter().fold(lost[0], |a, &b| a + b)
+        };
         for i in 0..k {
             let v = if i == j {
                 out[j * k + j] + moved
@@ -221,7 +235,7 @@ mod tests {
         for c in 1..k {
             cj[c * k + c] = 10.0;
         }
-        let pcm = prune_count_matrix(&cj, k, 1.0, 1.0);
+        let pcm = prune_count_matrix(&cj, k, 1.0, 1.0, true);
         let col0: Vec<i64> = (0..k).map(|i| pcm[i * k]).collect();
         assert_eq!(col0, vec![1, 4, 2, 1]);
     }
@@ -229,7 +243,7 @@ mod tests {
     #[test]
     fn frac_noise_moves_counts_to_the_diagonal() {
         let cj = vec![6.0, 4.0, 2.0, 8.0];
-        let pcm = prune_count_matrix(&cj, 2, 1.0, 0.5);
+        let pcm = prune_count_matrix(&cj, 2, 1.0, 0.5, true);
         // given 0: off-diagonal 4 -> 2, diagonal 6 + 2; given 1: 2 -> 1, 8 + 1
         assert_eq!(pcm, vec![8, 1, 2, 9]);
     }

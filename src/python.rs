@@ -99,12 +99,14 @@ fn options(
             )));
         }
     }
+    let mut joint_column_major = false;
     let confident_joint = match confident_joint {
         None => None,
         Some(cj) => {
             let arr = cj.cast::<PyArray2<f64>>().map_err(|_| {
                 PyTypeError::new_err("confident_joint must be a 2-D float64 numpy array")
             })?;
+            joint_column_major = column_major_like(arr.as_untyped());
             let ro = arr
                 .try_readonly()
                 .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -129,6 +131,8 @@ fn options(
         low_memory,
         allow_one_class: false,
         threads: n_jobs.map_or(0, |n| n as usize),
+        joint_column_major,
+        sequential_row_sums: false,
     })
 }
 
@@ -520,7 +524,7 @@ fn find_label_issues_ragged<'py>(
 /// optional sentence `lengths` (int64). Returns an (M, 2) int64 array of (sentence, token)
 /// with lengths, else the (M,) flat token indices.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false))]
+#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false, numpy_layout=false))]
 #[allow(clippy::too_many_arguments)]
 fn find_label_issues_flat<'py>(
     py: Python<'py>,
@@ -537,6 +541,7 @@ fn find_label_issues_flat<'py>(
     low_memory: bool,
     n_jobs: Option<i64>,
     allow_one_class: bool,
+    numpy_layout: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut opts = options(
         filter_by,
@@ -607,6 +612,7 @@ fn find_label_issues_flat<'py>(
     }
     let ids = class_ids(raw.iter().copied(), k, &at)?;
     opts.allow_one_class = allow_one_class && ids.iter().all(|&l| l == 0);
+    opts.sequential_row_sums = numpy_layout && column_major_like(pred_probs);
     let borrowed = borrow(pred_probs)?;
     let probs = Probs::new(vec![block(&borrowed)]).map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
@@ -655,6 +661,13 @@ fn flat_input<'py>(
     }
     let ids = class_ids(raw.iter().copied(), k, &Where::Flat)?;
     Ok((ids, borrow(pred_probs)?))
+}
+
+/// Whether numpy would sum this 2-D array's rows across columns one at a time: the column
+/// stride is the larger one (column-major and similar layouts).
+fn column_major_like(arr: &Bound<'_, PyUntypedArray>) -> bool {
+    let (shape, strides) = (arr.shape(), arr.strides());
+    shape.len() == 2 && shape[0] > 1 && shape[1] > 1 && strides[0].abs() < strides[1].abs()
 }
 
 fn threads(n_jobs: Option<i64>) -> usize {
@@ -729,12 +742,15 @@ fn confident_joint<'py>(
     ))
 }
 
-/// cleanlab's `calibrate_confident_joint` on a K x K matrix and the label counts.
+/// cleanlab's `calibrate_confident_joint` on a K x K matrix and the label counts;
+/// `column_major` says how the caller's matrix was laid out (numpy sums in memory order).
 #[pyfunction]
+#[pyo3(signature = (confident_joint, label_counts, column_major=false))]
 fn calibrate_confident_joint<'py>(
     py: Python<'py>,
     confident_joint: &Bound<'py, PyArray2<f64>>,
     label_counts: &Bound<'py, PyArray1<i64>>,
+    column_major: bool,
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let cj = confident_joint
         .try_readonly()
@@ -762,20 +778,22 @@ fn calibrate_confident_joint<'py>(
         )));
     }
     let flat: Vec<f64> = cj.iter().copied().collect();
-    Ok(square(joint::calibrate(&flat, &counts, k), k)?.into_pyarray(py))
+    Ok(square(joint::calibrate(&flat, &counts, k, column_major), k)?.into_pyarray(py))
 }
 
 /// Per-token label quality scores (cleanlab's dtype).
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, n_jobs=None))]
+#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, numpy_layout=true, n_jobs=None))]
 fn label_quality_scores<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyArray1<i64>>,
     pred_probs: &Bound<'py, PyUntypedArray>,
     method: &str,
     adjust_pred_probs: bool,
+    numpy_layout: bool,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let sequential = numpy_layout && column_major_like(pred_probs);
     let method = Method::parse(method).ok_or_else(|| {
         PyValueError::new_err(format!(
             "method={method:?} is not one of self_confidence, normalized_margin, \
@@ -786,7 +804,14 @@ fn label_quality_scores<'py>(
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
     let (scores, narrow) = py
         .detach(|| {
-            measures::label_quality_scores(&ids, &probs, method, adjust_pred_probs, threads(n_jobs))
+            measures::label_quality_scores(
+                &ids,
+                &probs,
+                method,
+                adjust_pred_probs,
+                sequential,
+                threads(n_jobs),
+            )
         })
         .map_err(|e| core_error(e, &Where::Flat))?;
     Ok(float_array(py, scores, narrow))

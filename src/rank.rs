@@ -12,9 +12,10 @@ pub struct Keyed {
 impl Keyed {
     #[inline]
     pub fn new(key: f64, pos: usize) -> Self {
-        // Adding +0.0 turns -0.0 into +0.0, so total_cmp orders like numpy's `<`.
+        // Adding +0.0 turns -0.0 into +0.0 and every NaN becomes the positive one, so
+        // total_cmp orders like numpy's sort: -0.0 ties with 0.0, NaN last.
         Keyed {
-            key: key + 0.0,
+            key: if key.is_nan() { f64::NAN } else { key + 0.0 },
             pos,
         }
     }
@@ -63,8 +64,7 @@ impl Smallest {
     #[inline]
     pub fn push(&mut self, item: Keyed) {
         if let Some(c) = &self.cutoff {
-            // Keys are never NaN or -0.0, so plain comparisons agree with the total order.
-            if item.key > c.key || (item.key == c.key && item.pos >= c.pos) {
+            if item >= *c {
                 return;
             }
         }
@@ -158,6 +158,18 @@ mod tests {
         let want: Vec<usize> = all[..300].iter().map(|k| k.pos).collect();
         let got: Vec<usize> = s.into_sorted().iter().map(|k| k.pos).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn nan_sorts_last_whatever_its_sign() {
+        let neg_nan = -f64::NAN;
+        let mut v = vec![
+            Keyed::new(neg_nan, 0),
+            Keyed::new(f64::INFINITY, 1),
+            Keyed::new(0.5, 2),
+        ];
+        rank(&mut v);
+        assert_eq!(v.iter().map(|k| k.pos).collect::<Vec<_>>(), vec![2, 1, 0]);
     }
 
     #[test]

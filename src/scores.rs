@@ -31,6 +31,7 @@ const CLIP: f64 = 1e-6;
 pub struct Scorer<'t> {
     method: Method,
     adjust: Option<&'t Thresholds>,
+    sequential: bool,
 }
 
 impl<'t> Scorer<'t> {
@@ -40,7 +41,11 @@ impl<'t> Scorer<'t> {
                 "adjust_pred_probs is not supported with confidence_weighted_entropy".into(),
             ));
         }
-        Ok(Scorer { method, adjust })
+        Ok(Scorer {
+            method,
+            adjust,
+            sequential: false,
+        })
     }
 
     /// Scores of the raw probabilities; never fails.
@@ -48,7 +53,15 @@ impl<'t> Scorer<'t> {
         Scorer {
             method,
             adjust: None,
+            sequential: false,
         }
+    }
+
+    /// Sums each row across columns in order (numpy's order for column-major input) instead
+    /// of pairwise.
+    pub fn sequential_row_sums(mut self, yes: bool) -> Self {
+        self.sequential = yes;
+        self
     }
 
     /// Score of one row with the given label, widened to float64 (ordering is unchanged).
@@ -56,9 +69,9 @@ impl<'t> Scorer<'t> {
         match self.adjust {
             None => self.plain(row, label),
             Some(t) if !T::IS_F64 && !t.wide => {
-                adjusted_score::<T, f32>(row, label, t, self.method)
+                adjusted_score::<T, f32>(row, label, t, self.method, self.sequential)
             }
-            Some(t) => adjusted_score::<T, f64>(row, label, t, self.method),
+            Some(t) => adjusted_score::<T, f64>(row, label, t, self.method, self.sequential),
         }
     }
 
@@ -66,7 +79,9 @@ impl<'t> Scorer<'t> {
         match self.method {
             Method::SelfConfidence => row[label].to_f64(),
             Method::NormalizedMargin => normalized_margin(row, label).to_f64(),
-            Method::ConfidenceWeightedEntropy => confidence_weighted_entropy(row, label),
+            Method::ConfidenceWeightedEntropy => {
+                confidence_weighted_entropy(row, label, self.sequential)
+            }
         }
     }
 }
@@ -84,11 +99,22 @@ fn normalized_margin<A: Float>(row: &[A], label: usize) -> A {
     (row[label] - other + A::ONE) / (A::ONE + A::ONE)
 }
 
+/// A row sum: pairwise (row-major input) or left to right (column-major input).
+#[inline]
+fn row_sum<A: Float>(v: &[A], sequential: bool) -> A {
+    if sequential {
+        v[1..].iter().fold(v[0], |a, &b| a + b)
+    } else {
+        pairwise_sum(v)
+    }
+}
+
 fn adjusted_score<T: Float, A: Float>(
     row: &[T],
     label: usize,
     t: &Thresholds,
     method: Method,
+    sequential: bool,
 ) -> f64 {
     let tmax = A::from_f64(t.max());
     let mut adj: Vec<A> = row
@@ -96,7 +122,7 @@ fn adjusted_score<T: Float, A: Float>(
         .zip(&t.values)
         .map(|(&p, &th)| (A::from_f64(p.to_f64()) - A::from_f64(th)) + tmax)
         .collect();
-    let total = pairwise_sum(&adj);
+    let total = row_sum(&adj, sequential);
     for v in adj.iter_mut() {
         *v = *v / total;
     }
@@ -116,9 +142,9 @@ fn xlogx<T: Float>(x: T) -> T {
     }
 }
 
-fn confidence_weighted_entropy<T: Float>(row: &[T], label: usize) -> f64 {
+fn confidence_weighted_entropy<T: Float>(row: &[T], label: usize, sequential: bool) -> f64 {
     let terms: Vec<T> = row.iter().map(|&p| xlogx(p)).collect();
-    let entropy = (-pairwise_sum(&terms)).to_f64() / (row.len() as f64).ln();
+    let entropy = (-row_sum(&terms, sequential)).to_f64() / (row.len() as f64).ln();
     let confidence = {
         let c = row[label];
         let floor = T::from_f64(CLIP);

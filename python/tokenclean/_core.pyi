@@ -46,6 +46,7 @@ def find_label_issues_flat(
     low_memory: bool = False,
     n_jobs: int | None = None,
     allow_one_class: bool = False,
+    numpy_layout: bool = False,
 ) -> npt.NDArray[np.int64]: ...
 def confident_thresholds(
     labels: npt.NDArray[np.int64],
@@ -64,6 +65,7 @@ def confident_joint(
 def calibrate_confident_joint(
     confident_joint: npt.NDArray[np.float64],
     label_counts: npt.NDArray[np.int64],
+    column_major: bool = False,
 ) -> npt.NDArray[np.int64]: ...
 def label_quality_scores(
     labels: npt.NDArray[np.int64],
@@ -71,6 +73,7 @@ def label_quality_scores(
     method: str,
     adjust_pred_probs: bool = False,
     *,
+    numpy_layout: bool = True,
     n_jobs: int | None = None,
 ) -> npt.NDArray[np.floating[Any]]: ...
 def sentence_scores(

@@ -101,7 +101,8 @@ def core_kwargs(
             raise TypeError(f"confident_joint must hold numbers, not {cj.dtype}")
         if cj.ndim != 2:
             raise ValueError(f"confident_joint has shape {cj.shape}; it must be K x K")
-        cj = np.ascontiguousarray(cj, dtype=np.float64)
+        # Keep the layout: numpy's (and so cleanlab's) sums follow it.
+        cj = cj.astype(np.float64, copy=False)
 
     n_jobs = kwargs.get("n_jobs")
     if n_jobs is not None:

@@ -56,7 +56,12 @@ def find_label_issues(
     labels_arr = int_labels(labels)
     allow_one_class = isinstance(labels, np.ndarray) or all(type(x) is int for x in labels)
     flat: np.ndarray = _core.find_label_issues_flat(
-        labels_arr, float_probs(pred_probs), None, allow_one_class=allow_one_class, **core
+        labels_arr,
+        float_probs(pred_probs),
+        None,
+        allow_one_class=allow_one_class,
+        numpy_layout=True,
+        **core,
     )
     if verbose:
         print(f"Number of label issues found: {len(flat)}")
