@@ -40,6 +40,12 @@ fn main() {
         };
     }
     let probs = Probs::from_view_f32(p.view()).expect("valid");
+    if std::env::args().any(|a| a == "phases") {
+        for _ in 0..3 {
+            phases(&labels, &probs);
+        }
+        return;
+    }
     for (name, filter_by, rank) in [
         (
             "confident_learning, unranked",
@@ -79,4 +85,29 @@ fn main() {
         }
         println!("{name:32} {:8.2} ms  {count} issues", best * 1e3);
     }
+}
+
+/// Phase timings, single-threaded: `cargo run --release --example core_timing -- N K 1 phases`.
+#[allow(dead_code)]
+pub fn phases(labels: &[u32], probs: &Probs) {
+    use tokenclean::parallel::Workers;
+    let w = Workers::serial();
+    let ranges = w.ranges(labels.len());
+    let t = Instant::now();
+    let (th, _) = tokenclean::thresholds::confident_thresholds::<f32>(labels, probs, &w, &ranges);
+    println!("thresholds {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    let t = Instant::now();
+    let scan = tokenclean::joint::scan::<f32>(labels, probs, &th, &w, &ranges).expect("valid");
+    println!(
+        "scan       {:.2} ms ({} flags)",
+        t.elapsed().as_secs_f64() * 1e3,
+        scan.flags.len()
+    );
+    let t = Instant::now();
+    let mut s = 0.0f32;
+    probs.for_each_row::<f32>(|_, r| s += r[0]);
+    println!(
+        "bare row walk {:.2} ms ({s})",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 }

@@ -85,14 +85,18 @@ fn scan_against<T: Float, C: Float>(
             let mut joint = vec![0i64; k * k];
             let mut outside = None;
             let base = range.start;
-            probs.try_for_each_row_in::<T, Error>(range, |f, row| {
-                let label = labels[f] as usize;
-                let t = inspect(row, label, cuts);
-                if t.unusual {
+            // Values are checked in one flat sweep; rows are looked at closely only if it fails.
+            if !probs.all_in_unit_interval::<T>(range.clone()) {
+                probs.try_for_each_row_in::<T, Error>(range.clone(), |f, row| {
                     if let Some(o) = check_row(f, row)? {
                         outside.get_or_insert(o);
                     }
-                }
+                    Ok(())
+                })?;
+            }
+            probs.for_each_row_in::<T>(range, |f, row| {
+                let label = labels[f] as usize;
+                let t = inspect(row, label, cuts);
                 let mut flag = 0u8;
                 if t.confident > 0 {
                     let guess = if t.confident > 1 {
@@ -112,8 +116,7 @@ fn scan_against<T: Float, C: Float>(
                     flag |= NEAR_LABEL;
                 }
                 out[f - base] = flag;
-                Ok(())
-            })?;
+            });
             Ok((joint, outside))
         },
     );
@@ -133,10 +136,8 @@ fn scan_against<T: Float, C: Float>(
     })
 }
 
-/// Everything the scan needs from one row, in a single branch-light loop.
+/// Everything the scan needs from one row.
 struct Token {
-    /// Some probability is NaN, infinite or outside [0, 1]: look closer.
-    unusual: bool,
     confident: u32,
     first_confident: usize,
     top: usize,
@@ -145,39 +146,45 @@ struct Token {
 
 #[inline(always)]
 fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
-    let mut unusual = false;
+    // Confident classes as a bit mask (K <= 64) or, beyond, a count and the first index.
     let mut confident = 0u32;
     let mut first_confident = usize::MAX;
     let mut top = 0usize;
     let mut best = row[0];
-    // Largest probability before and after the label's column.
-    let mut before = T::NEG_INFINITY;
-    let mut after = T::NEG_INFINITY;
-    for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-        unusual |= !(v >= T::ZERO && v <= T::ONE);
-        let c = C::from_f64(v.to_f64()) >= cut;
-        confident += c as u32;
-        if c && j < first_confident {
-            first_confident = j;
+    if row.len() <= 64 {
+        let mut mask = 0u64;
+        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+            mask |= ((C::from_f64(v.to_f64()) >= cut) as u64) << j;
+            if v > best {
+                best = v;
+                top = j;
+            }
         }
-        if v > best {
-            best = v;
-            top = j;
-        }
-        if j < label {
-            before = if v > before { v } else { before };
-        } else if j > label {
-            after = if v > after { v } else { after };
+        confident = mask.count_ones();
+        first_confident = mask.trailing_zeros() as usize;
+    } else {
+        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+            let c = C::from_f64(v.to_f64()) >= cut;
+            confident += c as u32;
+            if c && first_confident == usize::MAX {
+                first_confident = j;
+            }
+            if v > best {
+                best = v;
+                top = j;
+            }
         }
     }
-    // argmax after adding 1e-6 to the label's probability is the label (first maximum wins).
+    // Does the label win the argmax (first maximum) once 1e-6 is added to it? The row's first
+    // maximum `best` at `top` decides: every earlier value is below it, none later above it.
     let bumped = row[label] + T::from_f64(SLACK);
+    let label_wins_with_slack =
+        top == label || (top < label && best < bumped) || (top > label && best <= bumped);
     Token {
-        unusual,
         confident,
         first_confident,
         top,
-        label_wins_with_slack: before < bumped && after <= bumped,
+        label_wins_with_slack,
     }
 }
 

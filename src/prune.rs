@@ -5,7 +5,7 @@ use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
-use crate::rank::{Keyed, Smallest};
+use crate::rank::Smallest;
 use std::ops::Range;
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
@@ -127,7 +127,7 @@ pub fn select_by_class<T: Float>(
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
             if let Some(p) = &mut pickers[c] {
-                p.push(Keyed::new(row[c].to_f64(), f));
+                p.push_key(row[c].to_f64(), f);
             }
         });
         pickers
@@ -183,9 +183,9 @@ pub fn select_by_noise_rate<T: Float>(
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
             for (j, p) in pickers[c].iter_mut() {
-                // cleanlab sorts the negated margin ascending.
-                let margin = row[*j] - row[c];
-                p.push(Keyed::new((-margin).to_f64(), f));
+                // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
+                // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
+                p.push_key((row[c] - row[*j]).to_f64(), f);
             }
         });
         pickers

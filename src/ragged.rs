@@ -123,19 +123,56 @@ impl<'a> Probs<'a> {
             let lo = range.start.saturating_sub(start);
             let hi = (range.end - start).min(block.nrows());
             if lo < hi {
-                if let Some(all) = T::contiguous(block) {
-                    for (i, row) in all[lo * k..hi * k].chunks_exact(k).enumerate() {
-                        f(start + lo + i, row)?;
-                    }
-                } else {
-                    for i in lo..hi {
-                        f(start + i, T::read_row(block, i, &mut buf))?;
-                    }
+                let all = T::contiguous(block);
+                for i in lo..hi {
+                    // One call site, so the closure inlines into this loop.
+                    let row = match all {
+                        Some(all) => &all[i * k..(i + 1) * k],
+                        None => T::read_row(block, i, &mut buf),
+                    };
+                    f(start + i, row)?;
                 }
             }
             b += 1;
         }
         Ok(())
+    }
+
+    /// Whether every probability of the tokens in `range` lies in [0, 1] (false for NaN).
+    /// Contiguous blocks are swept as flat slices, which vectorises.
+    pub fn all_in_unit_interval<T: Float>(&self, range: Range<usize>) -> bool {
+        if range.is_empty() {
+            return true;
+        }
+        let k = self.k;
+        let mut b = self.block_of(range.start);
+        while b < self.blocks.len() && self.starts[b] < range.end {
+            let start = self.starts[b];
+            let block = &self.blocks[b];
+            let lo = range.start.saturating_sub(start);
+            let hi = (range.end - start).min(block.nrows());
+            if lo < hi {
+                let ok = match T::contiguous(block) {
+                    Some(all) => all[lo * k..hi * k].chunks(1024).all(|c| {
+                        c.iter()
+                            .fold(true, |a, &v| a & (v >= T::ZERO) & (v <= T::ONE))
+                    }),
+                    None => {
+                        let mut buf = vec![T::ZERO; k];
+                        (lo..hi).all(|i| {
+                            T::read_row(block, i, &mut buf)
+                                .iter()
+                                .all(|&v| v >= T::ZERO && v <= T::ONE)
+                        })
+                    }
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            b += 1;
+        }
+        true
     }
 
     /// Like [`Probs::for_each_row`], stopping at the first error.

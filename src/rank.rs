@@ -50,6 +50,8 @@ pub struct Smallest {
     n: usize,
     buf: Vec<Keyed>,
     cutoff: Option<Keyed>,
+    /// The cut-off's key (+inf until there is one): keys above it are rejected at once.
+    limit: f64,
 }
 
 impl Smallest {
@@ -58,7 +60,17 @@ impl Smallest {
             n,
             buf: Vec::new(),
             cutoff: None,
+            limit: f64::INFINITY,
         }
+    }
+
+    /// Pushes `key` at `pos`, rejecting most losers with one comparison.
+    #[inline(always)]
+    pub fn push_key(&mut self, key: f64, pos: usize) {
+        if key > self.limit {
+            return;
+        }
+        self.push(Keyed::new(key, pos));
     }
 
     #[inline]
@@ -82,6 +94,10 @@ impl Smallest {
             self.buf.select_nth_unstable(self.n - 1);
             self.buf.truncate(self.n);
             self.cutoff = self.buf.iter().max().copied();
+            if let Some(c) = self.cutoff {
+                // A NaN cut-off (NaN sorts last) rejects nothing by key alone.
+                self.limit = if c.key.is_nan() { f64::INFINITY } else { c.key };
+            }
         }
     }
 

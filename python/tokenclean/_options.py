@@ -184,6 +184,13 @@ def int_labels(labels: object, name: str = "labels") -> np.ndarray:
         if any(isinstance(x, (bool, np.bool_)) for x in labels):  # type: ignore[attr-defined]
             raise TypeError(f"{name} hold a bool; {what}")
     arr = np.asarray(labels)
+    if not isinstance(labels, np.ndarray) and arr.dtype.kind == "f":
+        # numpy promotes a mix of Python ints and np.uint64 to float64; rebuild exactly.
+        items = list(labels)  # type: ignore[call-overload]
+        if all(isinstance(x, (int, np.integer)) for x in items):
+            if any(not -_INT64_MAX - 1 <= int(x) <= _INT64_MAX for x in items):
+                raise ValueError(f"{name} hold a value too large to be a class id")
+            arr = np.array([int(x) for x in items], dtype=np.int64)
     if arr.dtype.kind == "b":
         raise TypeError(f"{name} are booleans; {what}")
     if arr.dtype.kind not in "iu":
