@@ -34,7 +34,25 @@ pub fn default_threads() -> usize {
 
 fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
     let pid = std::process::id();
-    let mut map = pools().lock().unwrap_or_else(|e| e.into_inner());
+    // A lock held by another thread when this process was forked stays locked forever in the
+    // child. Never wait for it: after a short while run the work on the calling thread,
+    // which gives the same answer.
+    let mut map = {
+        let mut tries = 0;
+        loop {
+            match pools().try_lock() {
+                Ok(m) => break m,
+                Err(std::sync::TryLockError::Poisoned(e)) => break e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    tries += 1;
+                    if tries > 2000 {
+                        return None;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(5));
+                }
+            }
+        }
+    };
     if let Some((owner, p)) = map.get(&threads) {
         if *owner == pid {
             return Some(Arc::clone(p));

@@ -204,6 +204,9 @@ fn sentence_labels(
         )));
     }
     if let Ok(arr) = item.cast::<PyUntypedArray>() {
+        if arr.len() == 0 && arr.ndim() <= 1 {
+            return Ok(true); // an empty sentence (np.array([]) is float64): no label to check
+        }
         if arr.ndim() != 1 {
             return Err(PyValueError::new_err(format!(
                 "labels[{s}] has shape {}; each sentence's labels must be 1-D",
@@ -476,7 +479,7 @@ fn find_label_issues_ragged<'py>(
         let arr = sentence_probs(&np, pp, s)?;
         let shape = arr.shape().to_vec();
         let rows = shape.first().copied().unwrap_or(0);
-        if len == 0 && rows == 0 {
+        if len == 0 && rows == 0 && !shape.is_empty() {
             continue; // an empty sentence: any empty array will do
         }
         if shape.len() != 2 {

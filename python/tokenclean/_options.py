@@ -181,8 +181,12 @@ def int_labels(labels: object, name: str = "labels") -> np.ndarray:
     if not isinstance(labels, np.ndarray):
         if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
             raise TypeError(f"{name} must be a 1-D array or sequence, not {type(labels).__name__}")
-        if any(isinstance(x, (bool, np.bool_)) for x in labels):  # type: ignore[attr-defined]
-            raise TypeError(f"{name} hold a bool; {what}")
+        items: list[Any] = list(labels)  # type: ignore[call-overload]
+        for i, x in enumerate(items):
+            if isinstance(x, (bool, np.bool_)):
+                raise TypeError(f"{name}[{i}] is a bool; {what}")
+            if isinstance(x, np.ndarray):
+                raise TypeError(f"{name}[{i}] is an array; {what}")
     arr = np.asarray(labels)
     if not isinstance(labels, np.ndarray) and arr.dtype.kind == "f":
         # numpy promotes a mix of Python ints and np.uint64 to float64; rebuild exactly.
