@@ -77,7 +77,11 @@ pub fn rescale_to_removals(
     label_counts: &[usize],
 ) -> Vec<i64> {
     let rowsum: Vec<f64> = (0..k)
-        .map(|r| pcm[r * k..(r + 1) * k].iter().sum::<i64>() as f64)
+        .map(|r| {
+            pcm[r * k..(r + 1) * k]
+                .iter()
+                .fold(0i64, |a, &b| a.wrapping_add(b)) as f64
+        })
         .collect();
     let mut out = Vec::with_capacity(k * k);
     for i in 0..k {
@@ -117,7 +121,8 @@ pub fn select_by_class<T: Float>(
     let k = probs.num_classes();
     let wanted: Vec<Option<usize>> = (0..k)
         .map(|c| {
-            let n = counts[c] as i64 - pcm[c * k + c];
+            // numpy's int64 arithmetic wraps; so does this (a NaN-born i64::MIN stays inert).
+            let n = (counts[c] as i64).wrapping_sub(pcm[c * k + c]);
             (prunable(counts[c], min_examples) && n >= 1).then_some(n as usize)
         })
         .collect();
@@ -180,12 +185,41 @@ pub fn select_by_noise_rate<T: Float>(
     };
     let per_range = w.map(ranges, |range| {
         let mut pickers = fresh();
+        if k > 64 {
+            probs.for_each_row_in::<T>(range.clone(), |f, row| {
+                let c = labels[f] as usize;
+                for (j, p) in pickers[c].iter_mut() {
+                    // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
+                    // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
+                    p.push_key((row[c] - row[*j]).to_f64(), f);
+                }
+            });
+            return pickers;
+        }
+        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
+        // no picker. One comparison per class, which vectorises, finds the rare candidates.
+        let mut slot: Vec<Vec<usize>> = vec![vec![usize::MAX; k]; k];
+        let mut limits: Vec<Vec<T>> = vec![vec![T::NEG_INFINITY; k]; k];
+        for (c, per_class) in pickers.iter().enumerate() {
+            for (i, (j, p)) in per_class.iter().enumerate() {
+                slot[c][*j] = i;
+                limits[c][*j] = T::from_f64(p.limit());
+            }
+        }
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
-            for (j, p) in pickers[c].iter_mut() {
-                // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
-                // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
-                p.push_key((row[c] - row[*j]).to_f64(), f);
+            let pc = row[c];
+            let lim = &limits[c];
+            let mut mask = 0u64;
+            for (j, (&v, &l)) in row.iter().zip(lim).enumerate() {
+                mask |= ((pc - v <= l) as u64) << j;
+            }
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let p = &mut pickers[c][slot[c][j]].1;
+                p.push_key((pc - row[j]).to_f64(), f);
+                limits[c][j] = T::from_f64(p.limit());
             }
         });
         pickers

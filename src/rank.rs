@@ -64,6 +64,11 @@ impl Smallest {
         }
     }
 
+    /// The largest key still accepted (+inf until the selection is full).
+    pub fn limit(&self) -> f64 {
+        self.limit
+    }
+
     /// Pushes `key` at `pos`, rejecting most losers with one comparison.
     #[inline(always)]
     pub fn push_key(&mut self, key: f64, pos: usize) {
@@ -84,7 +89,7 @@ impl Smallest {
             return;
         }
         self.buf.push(item);
-        if self.buf.len() >= 2 * self.n + 64 {
+        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(64) {
             self.compact();
         }
     }
