@@ -11,6 +11,10 @@ MODULES = [
     "tokenclean.token_classification.filter",
     "tokenclean.filter",
     "tokenclean.datasets",
+    "tokenclean.count",
+    "tokenclean.rank",
+    "tokenclean.token_classification.rank",
+    "tokenclean.token_classification.summary",
 ]
 
 

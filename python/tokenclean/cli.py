@@ -1,36 +1,128 @@
 """The ``tokenclean`` command line (also ``python -m tokenclean``).
 
 Commands:
-    demo  find label issues in the bundled WNUT-17 sample and print the top ones.
+    find-issues  find label issues in a CoNLL or JSON Lines file, given a model's predicted
+                 probabilities (``.npy``/``.npz``), and report them as a table, JSON Lines
+                 or CSV.
+    demo         the same report for the bundled WNUT-17 sample.
+
+Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
+(one line on stderr naming the file and, where there is one, the line), 1 when the reader
+of the output goes away (``tokenclean ... | head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import csv
 import importlib.metadata
+import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import numpy as np
+import numpy.typing as npt
 
 import tokenclean
+from tokenclean import _core
+from tokenclean._options import float_probs
 from tokenclean.datasets import WnutSample, load_wnut17_sample
+from tokenclean.io import (
+    Corpus,
+    InputError,
+    PredProbs,
+    Progress,
+    Tag,
+    load_pred_probs,
+    read_classes_file,
+    read_corpus,
+    stderr_is_terminal,
+)
 
 __all__ = ["main"]
 
 RANKING_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+FILTER_METHODS = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_self_confidence",
+    "low_normalized_margin",
+)
+OUTPUT_FORMATS = ("table", "json", "csv")
+#: Columns of ``--format json`` objects and ``--format csv`` rows.
+FIELDS = ("sentence", "token", "word", "given", "suggested", "score")
+_DEFAULT_TOP = 10  # issues shown in a table unless --top says otherwise
 _PROG = "tokenclean"
 _HIGHLIGHT = "\x1b[1;31m"  # bold red
 _BOLD = "\x1b[1m"
 _RESET = "\x1b[0m"
 
+_FIND_ISSUES_EPILOG = """\
+examples:
+  tokenclean find-issues train.conll --pred-probs probs.npy --classes-file labels.txt
+  tokenclean find-issues train.jsonl --pred-probs probs.npz --tags-field ner_tags \\
+      --format json --output issues.jsonl
+
+DATA is a CoNLL-style column file (one token per line, token in the first column, tag in
+the last, blank lines between sentences, -DOCSTART- lines skipped) or, for .jsonl/.json
+files, JSON Lines with one {"tokens": [...], "tags": [...]} object per sentence (tags are
+tag names or integer class ids).
+
+PROBS holds out-of-sample predicted probabilities, one row per token of DATA in file order:
+a .npy array of shape (tokens, classes) (memory-mapped), or an .npz with one array per
+sentence (np.savez(path, *arrays)) or with 'pred_probs' (tokens, classes) and optionally
+'lengths' (tokens per sentence).
+
+The columns of PROBS are the classes in the order of --classes or --classes-file. Without
+them, the tags of DATA in order of first appearance are used if there are as many as
+columns. JSON and CSV output have the columns sentence, token (0-based), word, given,
+suggested (the most probable tag) and score (the --rank-by score; lower is more suspect).
+"""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One label issue as the reports show it."""
+
+    sentence: int
+    token: int
+    words: Sequence[str]
+    given: Tag
+    suggested: Tag
+    p_given: float
+    p_suggested: float
+    score: float
+    location: str | None = None
+
+    @property
+    def word(self) -> str:
+        return self.words[self.token]
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What the header line of a table says."""
+
+    title: str
+    sentences: int
+    tokens: int
+    classes: int
+    issues: int
+    rank_by: str
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    0: success; 2: bad usage, or the library rejected the input (one line on stderr).
+    0: success; 2: bad usage, or the input was rejected (one line on stderr).
     """
     parser = _build_parser()
     try:
@@ -42,16 +134,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         parser.print_usage(sys.stderr)
-        print(f"{_PROG}: error: a command is required (try '{_PROG} demo')", file=sys.stderr)
+        _error(f"a command is required (try '{_PROG} find-issues --help' or '{_PROG} demo')")
         return 2
     try:
-        return _demo(top=args.top, rank_by=args.rank_by)
+        if args.command == "demo":
+            return _demo(top=args.top, rank_by=args.rank_by)
+        try:
+            return _find_issues(args)
+        except InputError as exc:
+            _error(str(exc))
+            return 2
     except BrokenPipeError:
         # The reader went away (e.g. `tokenclean demo | head`): stop quietly, and keep Python
         # from reporting the same error again when it flushes stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _error(message: str) -> None:
+    print(f"{_PROG}: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 def _version() -> str:
@@ -71,6 +173,25 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1, got 0")
+    return value
+
+
+def _column(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "columns are numbered from 1 (negative numbers count from the last column, -1)"
+        )
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_PROG,
@@ -78,6 +199,109 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    find = commands.add_parser(
+        "find-issues",
+        help="find label issues in a CoNLL or JSON Lines file",
+        description=(
+            "Find the tokens of DATA whose given tag is most likely wrong, using a model's "
+            "out-of-sample predicted probabilities PROBS, and report them, most suspect first."
+        ),
+        epilog=_FIND_ISSUES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    find.add_argument("data", metavar="DATA", help="CoNLL column file, or .jsonl/.json")
+    find.add_argument(
+        "--pred-probs",
+        required=True,
+        metavar="PROBS",
+        help="predicted probabilities: .npy (tokens, classes) or .npz",
+    )
+    inputs = find.add_argument_group("reading DATA")
+    inputs.add_argument(
+        "--format-in",
+        choices=("conll", "jsonl"),
+        help="format of DATA (default: jsonl for .jsonl/.json files, else conll)",
+    )
+    inputs.add_argument(
+        "--tag-column",
+        type=_column,
+        default=-1,
+        metavar="N",
+        help="CoNLL column of the tag, from 1 (the token); negative counts from the end "
+        "(default: -1, the last column)",
+    )
+    inputs.add_argument(
+        "--tokens-field",
+        default="tokens",
+        metavar="NAME",
+        help="JSON field with the tokens (default: tokens)",
+    )
+    inputs.add_argument(
+        "--tags-field",
+        default="tags",
+        metavar="NAME",
+        help="JSON field with the tags (default: tags)",
+    )
+    classes = inputs.add_mutually_exclusive_group()
+    classes.add_argument(
+        "--classes",
+        metavar="A,B,...",
+        help="comma-separated class names in the column order of PROBS",
+    )
+    classes.add_argument(
+        "--classes-file",
+        metavar="FILE",
+        help="class names, one per line, in the column order of PROBS",
+    )
+    method = find.add_argument_group("finding issues")
+    method.add_argument(
+        "--filter-by",
+        choices=FILTER_METHODS,
+        default=None,
+        help="how issues are found (default: prune_by_noise_rate)",
+    )
+    method.add_argument(
+        "--rank-by",
+        choices=RANKING_METHODS,
+        default="self_confidence",
+        help="label quality score that orders the issues (default: self_confidence)",
+    )
+    method.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="use cleanlab's low-memory estimate (find_label_issues_batched); not with --filter-by",
+    )
+    method.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker threads (default: all cores); results do not depend on it",
+    )
+    output = find.add_argument_group("output")
+    output.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default="table",
+        help="table (default): a readable report; json: one JSON object per issue per "
+        "line; csv: the same columns with a header row",
+    )
+    output.add_argument(
+        "--top",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=f"report only the N most suspect issues (default: {_DEFAULT_TOP} in a table, "
+        "all in json and csv)",
+    )
+    output.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the report to FILE (UTF-8) instead of standard output",
+    )
+
     demo = commands.add_parser(
         "demo",
         help="find label issues in the bundled WNUT-17 sample",
@@ -90,9 +314,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--top",
         type=_non_negative_int,
-        default=10,
+        default=_DEFAULT_TOP,
         metavar="N",
-        help="how many issues to show (default: 10)",
+        help=f"how many issues to show (default: {_DEFAULT_TOP})",
     )
     demo.add_argument(
         "--rank-by",
@@ -103,6 +327,9 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --- tokenclean demo ------------------------------------------------------------------------
+
+
 def _demo(*, top: int, rank_by: str) -> int:
     sample = load_wnut17_sample()
     try:
@@ -110,13 +337,48 @@ def _demo(*, top: int, rank_by: str) -> int:
             sample.labels, sample.pred_probs, return_indices_ranked_by=rank_by
         )
     except (ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"{_PROG}: error: {type(exc).__name__}: {message}", file=sys.stderr)
+        _error(f"{type(exc).__name__}: {exc}")
         return 2
     out = sys.stdout
-    lines = _report(sample, issues, top=top, rank_by=rank_by, color=_use_color(out))
+    summary = _Summary(
+        title="WNUT-17 test sample",
+        sentences=len(sample.labels),
+        tokens=sum(len(sentence) for sentence in sample.labels),
+        classes=len(sample.class_names),
+        issues=len(issues),
+        rank_by=rank_by,
+    )
+    rows = _sample_rows(sample, issues[:top], rank_by)
+    lines = _table(summary, rows, color=_use_color(out))
     _write(out, "\n".join(lines) + "\n")
     return 0
+
+
+def _sample_rows(sample: WnutSample, issues: Sequence[tuple[int, int]], rank_by: str) -> list[_Row]:
+    names = sample.class_names
+    rows = []
+    for s, t in issues:
+        probs = sample.pred_probs[s]
+        labels = np.asarray(sample.labels[s], dtype=np.int64)
+        score = _core.label_quality_scores(labels[t : t + 1], probs[t : t + 1], rank_by)[0]
+        given = int(labels[t])
+        suggested = int(np.argmax(probs[t]))
+        rows.append(
+            _Row(
+                sentence=s,
+                token=t,
+                words=sample.tokens[s],
+                given=names[given],
+                suggested=names[suggested],
+                p_given=float(probs[t, given]),
+                p_suggested=float(probs[t, suggested]),
+                score=float(score),
+            )
+        )
+    return rows
+
+
+# --- the table report -----------------------------------------------------------------------
 
 
 def _use_color(stream: TextIO) -> bool:
@@ -125,46 +387,297 @@ def _use_color(stream: TextIO) -> bool:
     return bool(isatty is not None and isatty() and not os.environ.get("NO_COLOR"))
 
 
-def _report(
-    sample: WnutSample,
-    issues: Sequence[tuple[int, int]],
-    *,
-    top: int,
-    rank_by: str,
-    color: bool,
-) -> list[str]:
-    names = sample.class_names
-    n_tokens = sum(len(sentence) for sentence in sample.labels)
+def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]:
+    """The readable report: a header, then each issue with its sentence, token highlighted."""
     lines = [
-        f"WNUT-17 test sample: {len(sample.labels)} sentences, {n_tokens} tokens, "
-        f"{len(names)} classes; {len(issues)} label issues found (ranked by {rank_by})",
+        f"{summary.title}: {summary.sentences} sentences, {summary.tokens} tokens, "
+        f"{summary.classes} classes; {summary.issues} label issues found "
+        f"(ranked by {summary.rank_by})",
     ]
-    shown = issues[:top]
-    for rank, (s, t) in enumerate(shown, start=1):
-        probs = sample.pred_probs[s][t]
-        given = sample.labels[s][t]
-        suggested = int(np.argmax(probs))
+    for rank, row in enumerate(rows, start=1):
         number = f"#{rank}"
         if color:
             number = f"{_BOLD}{number}{_RESET}"
-        lines.append("")
-        lines.append(
-            f"{number}  sentence {s}, token {t}: given {names[given]}, "
-            f"suggested {names[suggested]} (p={float(probs[suggested]):.4g}), "
-            f"self-confidence p[given]={float(probs[given]):.4g}"
+        where = f" ({row.location})" if row.location else ""
+        heading = (
+            f"{number}  sentence {row.sentence}, token {row.token}{where}: given {row.given}, "
+            f"suggested {row.suggested} (p={row.p_suggested:.4g}), "
+            f"self-confidence p[given]={row.p_given:.4g}"
         )
-        words = list(sample.tokens[s])
-        marked = f"[[{words[t]}]]"
-        words[t] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
-        lines.append("    " + " ".join(words))
-    if len(issues) > len(shown):
+        if summary.rank_by != "self_confidence":
+            heading += f", {summary.rank_by} score={row.score:.4g}"
+        words = list(row.words)
+        marked = f"[[{words[row.token]}]]"
+        words[row.token] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
+        lines += ["", heading, "    " + " ".join(words)]
+    if summary.issues > len(rows):
         lines.append("")
-        lines.append(f"... and {len(issues) - len(shown)} more (show more with --top N)")
+        lines.append(f"... and {summary.issues - len(rows)} more (show more with --top N)")
     return lines
 
 
-def _write(stream: TextIO, text: str) -> None:
+def _write(stream: TextIO, text: str, *, flush: bool = True) -> None:
     """Write ``text``, replacing characters the stream cannot encode (e.g. a cp1252 console)."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
     stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-    stream.flush()
+    if flush:
+        stream.flush()
+
+
+# --- tokenclean find-issues -----------------------------------------------------------------
+
+
+def _progress(path: str) -> Progress | None:
+    return Progress(os.path.basename(path), 0, sys.stderr) if stderr_is_terminal() else None
+
+
+def _find_issues(args: argparse.Namespace) -> int:
+    if args.low_memory and args.filter_by is not None:
+        _error(
+            "--filter-by cannot be combined with --low-memory (the low-memory estimate "
+            "always prunes by noise rate)"
+        )
+        return 2
+    classes: list[str] | None = None
+    classes_source = "--classes"
+    if args.classes is not None:
+        classes = _parse_classes(args.classes)
+    elif args.classes_file is not None:
+        classes = read_classes_file(args.classes_file)
+        classes_source = args.classes_file
+    for path in (args.data, args.pred_probs):
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such file")
+        if args.output is not None and _same_file(args.output, path):
+            raise InputError(f"{args.output}: --output would overwrite an input file")
+
+    corpus = read_corpus(
+        args.data,
+        format=args.format_in,
+        tag_column=args.tag_column,
+        tokens_field=args.tokens_field,
+        tags_field=args.tags_field,
+        progress=_progress(args.data),
+    )
+    probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
+    labels, names = _class_ids(corpus, probs, classes, classes_source)
+    probs = probs.aligned_with(corpus)
+    starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
+
+    pairs = _run(corpus, probs, labels, starts, args)
+    top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
+    shown = pairs if top is None else pairs[:top]
+    scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
+
+    def rows() -> Iterator[_Row]:
+        for lo in range(0, len(shown), 4096):  # read the words back a chunk at a time
+            chunk = shown[lo : lo + 4096]
+            words = corpus.words(chunk[:, 0].tolist())
+            for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist()):
+                row = _probs_row(probs, starts, s, t)
+                given = int(labels[starts[s] + t])
+                suggested = int(np.argmax(row))
+                yield _Row(
+                    sentence=s,
+                    token=t,
+                    words=words[s],
+                    given=names[given],
+                    suggested=names[suggested],
+                    p_given=float(row[given]),
+                    p_suggested=float(row[suggested]),
+                    score=score,
+                    location=f"{corpus.path}:{corpus.token_line(s, t)}",
+                )
+
+    summary = _Summary(
+        title=corpus.path,
+        sentences=corpus.num_sentences,
+        tokens=corpus.num_tokens,
+        classes=probs.num_classes,
+        issues=len(pairs),
+        rank_by=args.rank_by,
+    )
+    if args.output is None:
+        _report(sys.stdout, args.format, summary, rows(), color=_use_color(sys.stdout))
+        return 0
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    with out:
+        _report(out, args.format, summary, rows(), color=False)
+    return 0
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _probs_row(
+    probs: PredProbs, starts: npt.NDArray[np.int64], s: int, t: int
+) -> npt.NDArray[np.floating[Any]]:
+    row: npt.NDArray[np.floating[Any]]
+    row = probs.flat[starts[s] + t] if probs.flat is not None else _sentence(probs, s)[t]
+    return row
+
+
+def _sentence(probs: PredProbs, s: int) -> npt.NDArray[np.floating[Any]]:
+    assert probs.sentences is not None
+    return probs.sentences[s]
+
+
+def _parse_classes(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise InputError(f"--classes {text!r}: empty class name (expected names like O,B-PER)")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"--classes: class {name!r} is listed twice")
+        seen.add(name)
+    return names
+
+
+def _class_ids(
+    corpus: Corpus, probs: PredProbs, classes: list[str] | None, source: str
+) -> tuple[npt.NDArray[np.int64], list[Tag]]:
+    """Every token's given class id (column of PROBS), and the name of each class."""
+    data, k = corpus.path, probs.num_classes
+    if classes is not None and len(classes) != k:
+        raise InputError(
+            f"{source} gives {len(classes)} class names but {probs.path} has {k} columns "
+            "(classes); give one name per column"
+        )
+    if corpus.integer_tags:
+        for tag, line in zip(corpus.tags, corpus.tag_lines):
+            assert isinstance(tag, int)
+            if tag >= k:
+                raise InputError(
+                    f"{data}:{line}: tag {tag} is not a class id of {probs.path}, which has "
+                    f"{k} columns (ids 0 to {k - 1})"
+                )
+        lookup = np.array(corpus.tags, dtype=np.int64)
+        names: list[Tag] = list(classes) if classes is not None else list(range(k))
+    elif classes is not None:
+        index = {name: i for i, name in enumerate(classes)}
+        for tag, line in zip(corpus.tags, corpus.tag_lines):
+            if tag not in index:
+                raise InputError(f"{data}:{line}: tag {tag!r} is not in {source}")
+        lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
+        names = list(classes)
+    else:
+        if len(corpus.tags) != k:
+            raise InputError(
+                f"{data} has {len(corpus.tags)} distinct tags but {probs.path} has {k} columns; "
+                f"pass the class of each column, in order, with --classes or --classes-file"
+            )
+        print(
+            f"{_PROG}: note: no --classes given; taking the columns of {probs.path} to be the "
+            f"tags in order of first appearance in {data}: "
+            + ",".join(str(tag) for tag in corpus.tags),
+            file=sys.stderr,
+        )
+        lookup = np.arange(k, dtype=np.int64)
+        names = list(corpus.tags)
+    return lookup[corpus.tag_ids], names
+
+
+def _run(
+    corpus: Corpus,
+    probs: PredProbs,
+    labels: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    args: argparse.Namespace,
+) -> npt.NDArray[np.int64]:
+    """The ranked ``(M, 2)`` (sentence, token) issues, from the flat or the per-sentence API."""
+    options: dict[str, Any] = {
+        "return_indices_ranked_by": args.rank_by,
+        "low_memory": args.low_memory,
+    }
+    if args.filter_by is not None:
+        options["filter_by"] = args.filter_by
+    if args.threads is not None:
+        options["n_jobs"] = args.threads
+    try:
+        with warnings.catch_warnings():
+            # The low-memory estimate does use the threads (cleanlab's warning says otherwise).
+            warnings.filterwarnings("ignore", message="`n_jobs` is not used")
+            if probs.flat is not None:
+                pairs: npt.NDArray[np.int64] = tokenclean.find_label_issues_flat(
+                    labels, probs.flat, corpus.lengths, **options
+                )
+                return pairs
+            sentence_labels = [labels[a:b] for a, b in zip(starts[:-1], starts[1:])]
+            found = tokenclean.find_label_issues(sentence_labels, probs.sentences or [], **options)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{probs.path}: {exc}") from None
+    return np.array(found, dtype=np.int64).reshape(-1, 2)
+
+
+def _issue_scores(
+    issues: npt.NDArray[np.int64],
+    probs: PredProbs,
+    labels: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    method: str,
+    threads: int | None,
+) -> npt.NDArray[np.float64]:
+    """The ``method`` label quality score of each issue, as the ranking computed it."""
+    if len(issues) == 0:
+        return np.zeros(0)
+    positions = starts[issues[:, 0]] + issues[:, 1]
+    if probs.flat is not None:
+        every = _core.label_quality_scores(labels, float_probs(probs.flat), method, n_jobs=threads)
+        return np.asarray(every[positions], dtype=np.float64)
+    scores = np.empty(len(issues))
+    order = np.argsort(issues[:, 0], kind="stable")
+    sentences, first = np.unique(issues[order, 0], return_index=True)
+    bounds = [*first.tolist(), len(order)]
+    for s, lo, hi in zip(sentences.tolist(), bounds[:-1], bounds[1:]):
+        which = order[lo:hi]
+        sentence_scores = _core.label_quality_scores(
+            labels[starts[s] : starts[s + 1]], float_probs(_sentence(probs, s)), method
+        )
+        scores[which] = sentence_scores[issues[which, 1]]
+    return scores
+
+
+def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, color: bool) -> None:
+    if fmt == "table":
+        _write(out, "\n".join(_table(summary, list(rows), color=color)) + "\n")
+    elif fmt == "json":
+        ascii_only = not _is_utf(out)
+        for row in rows:
+            record = dict(zip(FIELDS, _fields(row)))
+            _write(out, json.dumps(record, ensure_ascii=ascii_only) + "\n", flush=False)
+    else:
+        writer = csv.writer(_Lines(out), lineterminator="\n")
+        writer.writerow(FIELDS)
+        for row in rows:
+            writer.writerow(_fields(row))
+    out.flush()
+
+
+def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float]:
+    return row.sentence, row.token, row.word, row.given, row.suggested, row.score
+
+
+def _is_utf(stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return False
+
+
+class _Lines:
+    """A file-like ``write`` for :mod:`csv` that goes through :func:`_write`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        _write(self.stream, text, flush=False)

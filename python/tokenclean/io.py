@@ -1,0 +1,725 @@
+"""Readers for the files the ``tokenclean`` command line takes.
+
+* Annotated text: CoNLL-style column files (:func:`read_conll`) and JSON Lines
+  (:func:`read_jsonl`), read into a :class:`Corpus`: the given tag of every token, the
+  sentence lengths and where each sentence is in the file. The words themselves are not kept;
+  :meth:`Corpus.words` reads back the sentences a report needs.
+* Predicted probabilities: ``.npy`` and ``.npz`` files (:func:`load_pred_probs`), memory-mapped
+  where the file format allows it, into a :class:`PredProbs`.
+
+Every problem with the input raises :class:`InputError`, whose message is one line naming the
+file (and the line, where there is one): ``data.conll:12: tag 'B-PER' is not in --classes``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import sys
+import time
+import zipfile
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TextIO, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "DOCSTART",
+    "Corpus",
+    "InputError",
+    "PredProbs",
+    "Progress",
+    "Tag",
+    "data_format",
+    "load_pred_probs",
+    "read_classes_file",
+    "read_conll",
+    "read_corpus",
+    "read_jsonl",
+    "stderr_is_terminal",
+]
+
+#: Lines whose first column is this are document separators in CoNLL files: skipped.
+DOCSTART = "-DOCSTART-"
+#: Seconds a read must take before a progress bar appears (small files never show one).
+PROGRESS_DELAY = 0.5
+
+Tag = Union[str, int]
+FloatArray = npt.NDArray[np.floating[Any]]
+IntArray = npt.NDArray[np.int64]
+
+_PROGRESS_EVERY = 4096  # lines (or arrays) between progress updates
+_NPZ_KEY = re.compile(r"arr_(\d+)")
+
+
+class InputError(Exception):
+    """A problem with an input file; ``str(error)`` is the one-line message for the user."""
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+class Progress:
+    """A minimal progress bar on a terminal stream, drawn in place with ``\\r``.
+
+    Nothing is drawn until ``delay`` seconds have passed, so quick reads stay silent, and at
+    most ten redraws happen per second. :meth:`close` erases the bar.
+    """
+
+    def __init__(
+        self, label: str, total: int, stream: TextIO, *, delay: float | None = None
+    ) -> None:
+        self.label = label
+        self.total = max(int(total), 1)
+        self.stream = stream
+        self.delay = PROGRESS_DELAY if delay is None else delay
+        self._start = time.monotonic()
+        self._last = float("-inf")
+        self._width = 0
+
+    def update(self, done: int) -> None:
+        """Show that ``done`` of ``total`` units (bytes, arrays) are read."""
+        now = time.monotonic()
+        if now - self._start < self.delay or now - self._last < 0.1:
+            return
+        self._last = now
+        fraction = min(max(done / self.total, 0.0), 1.0)
+        filled = int(fraction * 30)
+        text = f"reading {self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}"
+        self._width = max(self._width, len(text))
+        self.stream.write("\r" + text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Erase the bar, if one was drawn."""
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+# --- annotated text -------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """The tags of a token-classification file, sentence by sentence.
+
+    Attributes:
+        path: the file, as given.
+        format: ``"conll"`` or ``"jsonl"``.
+        lengths: ``(S,)`` number of tokens of each sentence.
+        tag_ids: ``(N,)`` the given tag of each token as an index into ``tags``.
+        tags: the distinct tags in order of first appearance (strings, or integer class ids
+            for JSON Lines files with integer tags).
+        tag_lines: the line where each of ``tags`` first appears.
+        sentence_lines: ``(S,)`` the line of each sentence's first token (CoNLL) or of the
+            sentence (JSON Lines), 1-based.
+        sentence_offsets: ``(S,)`` byte offset of that line, used to read the words back.
+    """
+
+    path: str
+    format: str
+    lengths: IntArray
+    tag_ids: IntArray
+    tags: list[Tag]
+    tag_lines: list[int]
+    sentence_lines: IntArray
+    sentence_offsets: IntArray
+    tag_column: int = -1
+    tokens_field: str = "tokens"
+    _words: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def num_sentences(self) -> int:
+        """Number of sentences S."""
+        return len(self.lengths)
+
+    @property
+    def num_tokens(self) -> int:
+        """Number of tokens N."""
+        return len(self.tag_ids)
+
+    @property
+    def integer_tags(self) -> bool:
+        """Whether the tags are integer class ids (JSON Lines only)."""
+        return bool(self.tags) and isinstance(self.tags[0], int)
+
+    def token_line(self, sentence: int, token: int) -> int:
+        """The line of a token: in CoNLL files each token has its own line."""
+        line = int(self.sentence_lines[sentence])
+        return line + token if self.format == "conll" else line
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        """The words of the given sentences, read back from the file (and cached)."""
+        wanted = sorted({int(s) for s in sentences} - set(self._words))
+        if wanted:
+            try:
+                with open(self.path, "rb") as fh:
+                    for s in wanted:
+                        fh.seek(int(self.sentence_offsets[s]))
+                        self._words[s] = self._read_words(fh, s)
+            except OSError as exc:
+                raise InputError(f"{self.path}: cannot read: {_reason(exc)}") from None
+        return {s: self._words[s] for s in sentences}
+
+    def _read_words(self, fh: BinaryIO, s: int) -> list[str]:
+        line = int(self.sentence_lines[s])
+        count = int(self.lengths[s])
+        changed = InputError(f"{self.path}:{line}: the file changed while tokenclean ran")
+        if self.format == "jsonl":
+            try:
+                words = json.loads(_decode(fh.readline(), self.path, line))[self.tokens_field]
+            except (ValueError, KeyError, TypeError):
+                raise changed from None
+        else:
+            words = []
+            for i in range(count):
+                fields = _split_columns(_decode(fh.readline(), self.path, line + i))
+                words.append(fields[0] if fields else "")
+        if not isinstance(words, list) or len(words) != count:
+            raise changed
+        if not all(isinstance(w, str) for w in words):
+            raise changed
+        return list(words)
+
+
+def data_format(path: str, override: str | None = None) -> str:
+    """``"jsonl"`` for ``.jsonl``/``.json`` files (or ``override``), else ``"conll"``."""
+    if override:
+        return override
+    return "jsonl" if path.lower().endswith((".jsonl", ".json")) else "conll"
+
+
+def read_corpus(
+    path: str,
+    *,
+    format: str | None = None,
+    tag_column: int = -1,
+    tokens_field: str = "tokens",
+    tags_field: str = "tags",
+    progress: Progress | None = None,
+) -> Corpus:
+    """Read a CoNLL or JSON Lines file; the format comes from :func:`data_format`."""
+    if data_format(path, format) == "jsonl":
+        return read_jsonl(path, tokens_field=tokens_field, tags_field=tags_field, progress=progress)
+    return read_conll(path, tag_column=tag_column, progress=progress)
+
+
+class _Builder:
+    """Accumulates sentences while a file is read."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lengths = array("q")
+        self.tag_ids = array("q")
+        self.sentence_lines = array("q")
+        self.sentence_offsets = array("q")
+        self.index: dict[Tag, int] = {}
+        self.tags: list[Tag] = []
+        self.tag_lines: list[int] = []
+
+    def tag(self, tag: Tag, line: int) -> None:
+        index = self.index.get(tag)
+        if index is None:
+            if self.tags and isinstance(tag, int) != isinstance(self.tags[0], int):
+                raise InputError(
+                    f"{self.path}:{line}: the tags mix integer class ids and strings "
+                    f"(first tag: {self.tags[0]!r} on line {self.tag_lines[0]}, here: {tag!r})"
+                )
+            index = self.index[tag] = len(self.tags)
+            self.tags.append(tag)
+            self.tag_lines.append(line)
+        self.tag_ids.append(index)
+
+    def sentence(self, length: int, line: int, offset: int) -> None:
+        self.lengths.append(length)
+        self.sentence_lines.append(line)
+        self.sentence_offsets.append(offset)
+
+    def build(self, fmt: str, **options: Any) -> Corpus:
+        if not self.lengths:
+            raise InputError(f"{self.path}: no sentences found")
+        return Corpus(
+            path=self.path,
+            format=fmt,
+            lengths=np.frombuffer(self.lengths, dtype=np.int64),
+            tag_ids=np.frombuffer(self.tag_ids, dtype=np.int64),
+            tags=self.tags,
+            tag_lines=self.tag_lines,
+            sentence_lines=np.frombuffer(self.sentence_lines, dtype=np.int64),
+            sentence_offsets=np.frombuffer(self.sentence_offsets, dtype=np.int64),
+            **options,
+        )
+
+
+def _split_columns(line: str) -> list[str]:
+    """The columns of a CoNLL line: tab-separated if it has a tab, else whitespace-separated."""
+    line = line.rstrip()
+    if "\t" in line:
+        return [column.strip() for column in line.split("\t")]
+    return line.split()
+
+
+def _decode(raw: bytes, path: str, line: int) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}:{line}: not valid UTF-8 (byte {exc.start + 1} of the line)"
+        ) from None
+    return text[1:] if line == 1 and text.startswith("\ufeff") else text
+
+
+def _open_binary(path: str) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"{path}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _file_size(fh: BinaryIO) -> int:
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except OSError:
+        return 0
+
+
+def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = None) -> Corpus:
+    """Read a CoNLL-style column file.
+
+    One token per line: the token in the first column, the tag in column ``tag_column``
+    (1-based; negative counts from the end, ``-1``, the default, is the last column).
+    Columns are separated by tabs if the line has a tab, else by runs of whitespace. Blank
+    lines end sentences; lines starting with ``-DOCSTART-`` end the sentence and are skipped.
+    """
+    if tag_column == 0:
+        raise ValueError("tag_column is 1-based (or negative, from the end); 0 is not a column")
+    builder = _Builder(path)
+    need = tag_column if tag_column > 0 else max(-tag_column, 2)
+    where = "last column" if tag_column == -1 else f"column {tag_column}"
+    with _open_binary(path) as fh:
+        if progress is not None:
+            progress.total = max(_file_size(fh), 1)
+        offset = 0
+        count = 0
+        start_line = start_offset = 0
+        lineno = 0
+        try:
+            for raw in fh:
+                lineno += 1
+                line_offset = offset
+                offset += len(raw)
+                if progress is not None and lineno % _PROGRESS_EVERY == 0:
+                    progress.update(offset)
+                columns = _split_columns(_decode(raw, path, lineno))
+                if not columns or columns[0] == DOCSTART:
+                    if count:
+                        builder.sentence(count, start_line, start_offset)
+                        count = 0
+                    continue
+                if len(columns) < need:
+                    raise InputError(
+                        f"{path}:{lineno}: {len(columns)} column{'s' * (len(columns) != 1)}, "
+                        f"but the tag is in the {where} and the token in column 1; "
+                        "expected at least "
+                        f"{need} (set the tag's column with --tag-column)"
+                    )
+                if not columns[0]:
+                    raise InputError(f"{path}:{lineno}: empty token in column 1")
+                if count == 0:
+                    start_line, start_offset = lineno, line_offset
+                count += 1
+                builder.tag(columns[tag_column - 1 if tag_column > 0 else tag_column], lineno)
+        finally:
+            if progress is not None:
+                progress.close()
+        if count:
+            builder.sentence(count, start_line, start_offset)
+    return builder.build("conll", tag_column=tag_column)
+
+
+def read_jsonl(
+    path: str,
+    *,
+    tokens_field: str = "tokens",
+    tags_field: str = "tags",
+    progress: Progress | None = None,
+) -> Corpus:
+    """Read a JSON Lines file: one ``{"tokens": [...], "tags": [...]}`` object per sentence.
+
+    Tags are strings (tag names) or integers (class ids), not a mix. Blank lines are skipped.
+    """
+    builder = _Builder(path)
+    with _open_binary(path) as fh:
+        if progress is not None:
+            progress.total = max(_file_size(fh), 1)
+        offset = 0
+        lineno = 0
+        try:
+            for raw in fh:
+                lineno += 1
+                line_offset = offset
+                offset += len(raw)
+                if progress is not None and lineno % _PROGRESS_EVERY == 0:
+                    progress.update(offset)
+                text = _decode(raw, path, lineno)
+                if not text.strip():
+                    continue
+                tokens, tags = _json_sentence(text, path, lineno, tokens_field, tags_field)
+                for tag in tags:
+                    builder.tag(tag, lineno)
+                builder.sentence(len(tokens), lineno, line_offset)
+        finally:
+            if progress is not None:
+                progress.close()
+    return builder.build("jsonl", tokens_field=tokens_field)
+
+
+def _json_sentence(
+    text: str, path: str, lineno: int, tokens_field: str, tags_field: str
+) -> tuple[list[str], list[Tag]]:
+    where = f"{path}:{lineno}"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: malformed JSON: {exc.msg} (column {exc.colno}); "
+            "expected one JSON object per line"
+        ) from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object, found {_json_kind(obj)}")
+    found = ", ".join(repr(k) for k in list(obj)[:6]) or "none"
+    for name, option in ((tokens_field, "--tokens-field"), (tags_field, "--tags-field")):
+        if name not in obj:
+            raise InputError(
+                f"{where}: no {name!r} field (fields: {found}; choose another with {option})"
+            )
+        if not isinstance(obj[name], list):
+            raise InputError(f"{where}: field {name!r} is {_json_kind(obj[name])}, not a list")
+    tokens: list[Any] = obj[tokens_field]
+    tags: list[Any] = obj[tags_field]
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise InputError(f"{where}: token {i} is {_json_kind(token)}; tokens must be strings")
+    if len(tokens) != len(tags):
+        raise InputError(
+            f"{where}: {len(tokens)} tokens in {tokens_field!r} but {len(tags)} tags in "
+            f"{tags_field!r}"
+        )
+    for i, tag in enumerate(tags):
+        if isinstance(tag, bool) or not isinstance(tag, (str, int)):
+            raise InputError(
+                f"{where}: tag {i} is {_json_kind(tag)}; tags must be strings or integer class ids"
+            )
+        if isinstance(tag, int) and tag < 0:
+            raise InputError(f"{where}: tag {i} is {tag}; class ids start at 0")
+    return tokens, tags
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) < 40 else "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def read_classes_file(path: str) -> list[str]:
+    """Class names, one per line, in column order (blank lines and surrounding spaces ignored)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    with _open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            name = _decode(raw, path, lineno).strip()
+            if not name:
+                continue
+            if name in seen:
+                raise InputError(
+                    f"{path}:{lineno}: class {name!r} is listed twice (first on line {seen[name]})"
+                )
+            seen[name] = lineno
+            names.append(name)
+    if not names:
+        raise InputError(f"{path}: no class names (expected one per line)")
+    return names
+
+
+# --- predicted probabilities ----------------------------------------------------------------
+
+
+@dataclass
+class PredProbs:
+    """Predicted probabilities, either flat or one array per sentence.
+
+    Attributes:
+        path: the file, as given.
+        flat: ``(N, K)`` probabilities of all tokens in file order (memory-mapped when
+            possible), or None.
+        lengths: the ``lengths`` array stored with ``flat`` in an ``.npz``, or None.
+        sentences: one ``(T_i, K)`` array per sentence, or None (exactly one of ``flat``
+            and ``sentences`` is set).
+        keys: the ``.npz`` key of each of ``sentences``.
+        num_classes: K.
+    """
+
+    path: str
+    flat: FloatArray | None
+    lengths: IntArray | None
+    sentences: list[FloatArray] | None
+    keys: list[str]
+    num_classes: int
+
+    @property
+    def num_rows(self) -> int:
+        """Total number of rows (tokens)."""
+        if self.flat is not None:
+            return int(self.flat.shape[0])
+        return sum(int(a.shape[0]) for a in self.sentences or [])
+
+    def aligned_with(self, corpus: Corpus) -> PredProbs:
+        """These probabilities checked against ``corpus``: one row per token.
+
+        A lone array in an ``.npz`` with one row per token of a corpus of several sentences
+        comes back as flat probabilities. Raises :class:`InputError` on any mismatch.
+        """
+        if (
+            self.sentences is not None
+            and len(self.sentences) == 1 < corpus.num_sentences
+            and self.sentences[0].shape[0] == corpus.num_tokens
+        ):
+            return PredProbs(self.path, self.sentences[0], None, None, [], self.num_classes)
+        self._check_matches(corpus)
+        return self
+
+    def _check_matches(self, corpus: Corpus) -> None:
+        data, n, s_count = corpus.path, corpus.num_tokens, corpus.num_sentences
+        in_data = f"{data} has {n} tokens in {s_count} sentences"
+        if self.sentences is not None:
+            counts = [int(a.shape[0]) for a in self.sentences]
+            mismatch = _first_mismatch(corpus.lengths.tolist(), counts)
+            if mismatch is None:
+                return
+            s = mismatch
+            if s >= len(counts):
+                detail = f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has no array"
+            elif s >= s_count:
+                detail = f"array {self.keys[s]!r} has no sentence"
+            else:
+                detail = (
+                    f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has "
+                    f"{corpus.lengths[s]} tokens, array {self.keys[s]!r} has {counts[s]} rows"
+                )
+            raise InputError(
+                f"{self.path}: {len(counts)} arrays with {sum(counts)} rows in total, but "
+                f"{in_data}; first mismatch: {detail}"
+            )
+        assert self.flat is not None
+        rows = int(self.flat.shape[0])
+        if self.lengths is not None:
+            lengths = self.lengths.tolist()
+            if int(sum(lengths)) != rows:
+                raise InputError(
+                    f"{self.path}: 'lengths' add up to {sum(lengths)} but 'pred_probs' has "
+                    f"{rows} rows"
+                )
+            mismatch = _first_mismatch(corpus.lengths.tolist(), lengths)
+            if mismatch is not None:
+                s = mismatch
+                if s >= len(lengths):
+                    detail = f"sentence {s} ({data}:{corpus.sentence_lines[s]}) is missing"
+                elif s >= s_count:
+                    detail = f"lengths[{s}] has no sentence"
+                else:
+                    detail = (
+                        f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has "
+                        f"{corpus.lengths[s]} tokens, lengths[{s}] is {lengths[s]}"
+                    )
+                raise InputError(
+                    f"{self.path}: 'lengths' gives {len(lengths)} sentences with {rows} tokens, "
+                    f"but {in_data}; first mismatch: {detail}"
+                )
+        if rows != n:
+            raise InputError(
+                f"{self.path}: {rows} rows of probabilities, but {in_data}; "
+                "expected one row per token in file order"
+            )
+
+
+def _first_mismatch(a: Sequence[int], b: Sequence[int]) -> int | None:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def load_pred_probs(path: str, *, progress: Progress | None = None) -> PredProbs:
+    """Load ``.npy`` (flat, memory-mapped) or ``.npz`` probabilities and check their shapes.
+
+    An ``.npz`` holds either a flat ``pred_probs`` array (optionally with ``lengths``, the
+    tokens of each sentence), or one ``(tokens, K)`` array per sentence, in key order
+    (``arr_0``, ``arr_1``, ... as :func:`numpy.savez` names them). Uncompressed flat arrays
+    are memory-mapped. :meth:`PredProbs.aligned_with` checks them against the data.
+    """
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a file")
+    if zipfile.is_zipfile(path):
+        return _load_npz(path, progress)
+    try:
+        try:
+            array_ = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            if "empty file" not in str(exc) and "mmap length" not in str(exc):
+                raise
+            array_ = np.load(path, allow_pickle=False)  # zero-size data cannot be mapped
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(
+            f"{path}: cannot read as a numpy .npy or .npz file ({_short(exc)})"
+        ) from None
+    if not isinstance(array_, np.ndarray):
+        raise InputError(f"{path}: not a numpy .npy file")
+    flat = _check_probs(array_, path, "the array")
+    return PredProbs(path, flat, None, None, [], int(flat.shape[1]))
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _check_probs(arr: np.ndarray, path: str, what: str, k: int | None = None) -> FloatArray:
+    if arr.ndim != 2:
+        raise InputError(f"{path}: {what} has shape {arr.shape}; expected 2-D (tokens, classes)")
+    if arr.dtype.kind != "f" or arr.dtype.itemsize not in (4, 8):
+        raise InputError(
+            f"{path}: {what} has dtype {arr.dtype}; probabilities must be float32 or float64"
+        )
+    if k is not None and arr.shape[1] != k:
+        raise InputError(
+            f"{path}: {what} has shape {arr.shape}, but earlier arrays have {k} columns "
+            "(classes); every array must have the same number of columns"
+        )
+    return arr
+
+
+def _load_npz(path: str, progress: Progress | None) -> PredProbs:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {
+                info.filename[:-4]: info for info in zf.infolist() if info.filename.endswith(".npy")
+            }
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path}: cannot read as a numpy .npz file ({_short(exc)})") from None
+    with npz:
+        keys = list(npz.files)
+        if not keys:
+            raise InputError(f"{path}: the .npz file holds no arrays")
+        try:
+            if "pred_probs" in keys:
+                flat = _check_probs(
+                    _npz_array(path, npz, members, "pred_probs"), path, "'pred_probs'"
+                )
+                lengths = None
+                if "lengths" in keys:
+                    lengths = _lengths(npz["lengths"], path)
+                return PredProbs(path, flat, lengths, None, [], int(flat.shape[1]))
+            if all(_NPZ_KEY.fullmatch(key) for key in keys):
+                keys.sort(key=lambda key: int(key[4:]))
+            arrays: list[FloatArray] = []
+            if progress is not None:
+                progress.total = len(keys)
+            k: int | None = None
+            try:
+                for i, key in enumerate(keys):
+                    if progress is not None and i % 256 == 0:
+                        progress.update(i)
+                    arr = _check_probs(npz[key], path, f"array {key!r}", k)
+                    k = int(arr.shape[1])
+                    arrays.append(arr)
+            finally:
+                if progress is not None:
+                    progress.close()
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"{path}: cannot read ({_short(exc)})") from None
+    assert k is not None
+    return PredProbs(path, None, None, arrays, keys, k)
+
+
+def _lengths(arr: np.ndarray, path: str) -> IntArray:
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise InputError(
+            f"{path}: 'lengths' has shape {arr.shape} and dtype {arr.dtype}; expected a 1-D "
+            "integer array (tokens per sentence)"
+        )
+    if arr.size and arr.min() < 0:
+        raise InputError(f"{path}: 'lengths' holds a negative count")
+    return arr.astype(np.int64)
+
+
+def _npz_array(path: str, npz: Any, members: dict[str, zipfile.ZipInfo], key: str) -> np.ndarray:
+    """``npz[key]``, memory-mapped when the member is stored uncompressed (``np.savez``)."""
+    info = members.get(key)
+    if info is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
+        mapped = _map_member(path, info)
+        if mapped is not None:
+            return mapped
+    result: np.ndarray = npz[key]
+    return result
+
+
+def _map_member(path: str, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """Memory-map an uncompressed ``.npy`` member of a zip file; None if it cannot be."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            if len(local) != 30 or local[:4] != b"PK\x03\x04":
+                return None
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            fh.seek(info.header_offset + 30 + name_len + extra_len)
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                return None
+            offset = fh.tell()
+        if dtype.hasobject or int(np.prod(shape)) == 0:
+            return None
+        mapped = np.memmap(
+            path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
+        )
+        return mapped
+    except (OSError, ValueError, struct.error):
+        return None
+
+
+def stderr_is_terminal() -> bool:
+    """Whether ``sys.stderr`` is a terminal (progress bars go there only then)."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty is not None and isatty())
