@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// A well-typed argument with a value we cannot use.
     Invalid(String),
+    /// A bug: the engine panicked.
+    Internal(String),
 }
 
 impl fmt::Display for Error {
@@ -56,6 +58,10 @@ impl fmt::Display for Error {
                 "confidence_weighted_entropy needs probabilities in [0, 1], but class {class} at token {row} is {value}"
             ),
             Error::Invalid(msg) => f.write_str(msg),
+            Error::Internal(msg) => write!(
+                f,
+                "internal error in tokenclean (please report it): {msg}"
+            ),
         }
     }
 }

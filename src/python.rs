@@ -14,7 +14,7 @@ use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
     PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -59,6 +59,7 @@ fn core_error(err: Error, at: &Where) -> PyErr {
              holds {value} for class {class}",
             at.token(row)
         ),
+        Error::Internal(_) => return PyRuntimeError::new_err(err.to_string()),
         other => other.to_string(),
     };
     PyValueError::new_err(msg)
@@ -412,6 +413,24 @@ fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
     }
 }
 
+/// Runs `f` without the GIL. A panic (a bug: validation never panics) becomes an ordinary
+/// error instead of pyo3's `PanicException`, which derives from `BaseException`.
+fn without_gil<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
+    py.detach(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::Internal(what))
+        })
+    })
+}
+
 /// Runs the core without the GIL.
 fn run(
     py: Python<'_>,
@@ -419,7 +438,7 @@ fn run(
     probs: &Probs<'_>,
     opts: &Options,
 ) -> Result<Vec<usize>, Error> {
-    py.detach(|| filter::find_label_issues(labels, probs, opts))
+    without_gil(py, || filter::find_label_issues(labels, probs, opts))
 }
 
 /// Token-level issues of a ragged dataset: `labels[s][t]` and `pred_probs[s]` of shape
@@ -701,8 +720,7 @@ fn confident_thresholds<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (ids, b) = flat_input(labels, pred_probs)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
-    let t = py
-        .detach(|| measures::thresholds(&ids, &probs, threads(n_jobs)))
+    let t = without_gil(py, || measures::thresholds(&ids, &probs, threads(n_jobs)))
         .map_err(|e| core_error(e, &Where::Flat))?;
     Ok(float_array(py, t.values, !t.wide))
 }
@@ -732,9 +750,10 @@ fn confident_joint<'py>(
         values,
         wide: thresholds_wide,
     });
-    let j = py
-        .detach(|| measures::confident_joint(&ids, &probs, given, threads(n_jobs)))
-        .map_err(|e| core_error(e, &Where::Flat))?;
+    let j = without_gil(py, || {
+        measures::confident_joint(&ids, &probs, given, threads(n_jobs))
+    })
+    .map_err(|e| core_error(e, &Where::Flat))?;
     let off: Vec<i64> = j.off_diagonal.iter().map(|&f| f as i64).collect();
     let counts: Vec<i64> = j.label_counts.iter().map(|&c| c as i64).collect();
     Ok((
@@ -805,18 +824,17 @@ fn label_quality_scores<'py>(
     })?;
     let (ids, b) = flat_input(labels, pred_probs)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
-    let (scores, narrow) = py
-        .detach(|| {
-            measures::label_quality_scores(
-                &ids,
-                &probs,
-                method,
-                adjust_pred_probs,
-                sequential,
-                threads(n_jobs),
-            )
-        })
-        .map_err(|e| core_error(e, &Where::Flat))?;
+    let (scores, narrow) = without_gil(py, || {
+        measures::label_quality_scores(
+            &ids,
+            &probs,
+            method,
+            adjust_pred_probs,
+            sequential,
+            threads(n_jobs),
+        )
+    })
+    .map_err(|e| core_error(e, &Where::Flat))?;
     Ok(float_array(py, scores, narrow))
 }
 
