@@ -254,6 +254,11 @@ fn sentence_labels(
             )));
         }
     }
+    if let Ok(list) = item.cast::<PyList>() {
+        if exact_ints(list, out) {
+            return Ok(true);
+        }
+    }
     let mut all_int = true;
     let mut push = |t: usize, x: &Bound<'_, PyAny>| -> PyResult<()> {
         if x.is_instance_of::<PyBool>() {
@@ -312,6 +317,37 @@ fn sentence_labels(
         }
     }
     Ok(all_int)
+}
+
+/// Fast path for the common case, a list of plain Python ints: appends them to `out` and
+/// returns true, or leaves `out` as it was and returns false (anything else: the careful path
+/// decides and names the culprit).
+#[allow(unsafe_code)]
+fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>) -> bool {
+    let start = out.len();
+    let n = list.len();
+    out.reserve(n);
+    for i in 0..n {
+        // SAFETY: the GIL is held and `list` is alive, so items 0..len are valid borrowed
+        // references for the duration of this loop (nothing here runs Python code that could
+        // shrink the list: PyLong_AsLong on an exact int does not call back into Python).
+        let v = unsafe {
+            let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
+            if pyo3::ffi::PyLong_CheckExact(item) == 0 {
+                out.truncate(start);
+                return false;
+            }
+            let v = pyo3::ffi::PyLong_AsLong(item);
+            if v == -1 && !pyo3::ffi::PyErr_Occurred().is_null() {
+                pyo3::ffi::PyErr_Clear();
+                out.truncate(start);
+                return false;
+            }
+            v
+        };
+        out.push(v as i64);
+    }
+    true
 }
 
 fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
