@@ -16,7 +16,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 /// How to name a token in messages: "sentence 3, token 2" or "token 7".
 enum Where<'a> {
@@ -65,19 +65,55 @@ fn core_error(err: Error, at: &Where) -> PyErr {
     PyValueError::new_err(msg)
 }
 
-/// Arguments shared by both entry points, parsed from Python values.
-#[allow(clippy::too_many_arguments)]
-fn options(
-    filter_by: &str,
-    rank_by: Option<&str>,
-    adjust_pred_probs: bool,
-    frac_noise: f64,
-    num_to_remove_per_class: Option<Vec<i64>>,
-    min_examples_per_class: f64,
-    confident_joint: Option<&Bound<'_, PyAny>>,
-    low_memory: bool,
-    n_jobs: Option<i64>,
-) -> PyResult<Options> {
+/// The keyword options both entry points share, parsed from their `**options`.
+fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
+    const KNOWN: [&str; 11] = [
+        "filter_by",
+        "rank_by",
+        "adjust_pred_probs",
+        "frac_noise",
+        "num_to_remove_per_class",
+        "min_examples_per_class",
+        "confident_joint",
+        "low_memory",
+        "n_jobs",
+        "allow_one_class",
+        "numpy_layout",
+    ];
+    let get = |name: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        match kw {
+            Some(d) => Ok(d.get_item(name)?.filter(|v| !v.is_none())),
+            None => Ok(None),
+        }
+    };
+    if let Some(d) = kw {
+        for key in d.keys() {
+            let key: String = key.extract()?;
+            if !KNOWN.contains(&key.as_str()) {
+                return Err(PyTypeError::new_err(format!(
+                    "unexpected keyword argument {key:?}"
+                )));
+            }
+        }
+    }
+    let filter_by: String =
+        get("filter_by")?.map_or(Ok("prune_by_noise_rate".into()), |v| v.extract())?;
+    let filter_by = filter_by.as_str();
+    let rank_by: Option<String> = get("rank_by")?.map(|v| v.extract()).transpose()?;
+    let rank_by = rank_by.as_deref();
+    let adjust_pred_probs: bool = get("adjust_pred_probs")?.map_or(Ok(false), |v| v.extract())?;
+    let frac_noise: f64 = get("frac_noise")?.map_or(Ok(1.0), |v| v.extract())?;
+    let num_to_remove_per_class: Option<Vec<i64>> = get("num_to_remove_per_class")?
+        .map(|v| v.extract())
+        .transpose()?;
+    let min_examples_per_class: f64 =
+        get("min_examples_per_class")?.map_or(Ok(1.0), |v| v.extract())?;
+    let confident_joint = get("confident_joint")?;
+    let confident_joint = confident_joint.as_ref();
+    let low_memory: bool = get("low_memory")?.map_or(Ok(false), |v| v.extract())?;
+    let n_jobs: Option<i64> = get("n_jobs")?.map(|v| v.extract()).transpose()?;
+    let allow_one_class: bool = get("allow_one_class")?.map_or(Ok(false), |v| v.extract())?;
+    let numpy_layout: bool = get("numpy_layout")?.map_or(Ok(false), |v| v.extract())?;
     let filter_by = FilterBy::parse(filter_by).ok_or_else(|| {
         PyValueError::new_err(format!(
             "filter_by={filter_by:?} is not one of {}",
@@ -130,10 +166,11 @@ fn options(
         min_examples_per_class,
         confident_joint,
         low_memory,
-        allow_one_class: false,
+        allow_one_class,
         threads: n_jobs.map_or(0, |n| n as usize),
         joint_column_major,
-        sequential_row_sums: false,
+        // Resolved against the array's layout by the flat entry point.
+        sequential_row_sums: numpy_layout,
     })
 }
 
@@ -480,33 +517,15 @@ fn run(
 /// Token-level issues of a ragged dataset: `labels[s][t]` and `pred_probs[s]` of shape
 /// (tokens, K). Returns (sentence, token) tuples.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (labels, pred_probs, **options))]
 fn find_label_issues_ragged<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyAny>,
     pred_probs: &Bound<'py, PyAny>,
-    filter_by: &str,
-    rank_by: Option<&str>,
-    adjust_pred_probs: bool,
-    frac_noise: f64,
-    num_to_remove_per_class: Option<Vec<i64>>,
-    min_examples_per_class: f64,
-    confident_joint: Option<&Bound<'py, PyAny>>,
-    low_memory: bool,
-    n_jobs: Option<i64>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let mut opts = options(
-        filter_by,
-        rank_by,
-        adjust_pred_probs,
-        frac_noise,
-        num_to_remove_per_class,
-        min_examples_per_class,
-        confident_joint,
-        low_memory,
-        n_jobs,
-    )?;
+    let mut opts = self::options(options)?;
+    opts.sequential_row_sums = false; // cleanlab's token function flattens to row-major
     let label_items = sequence_items(labels, "labels")?;
     let prob_items = sequence_items(pred_probs, "pred_probs")?;
     if label_items.len() != prob_items.len() {
@@ -582,36 +601,15 @@ fn find_label_issues_ragged<'py>(
 /// optional sentence `lengths` (int64). Returns an (M, 2) int64 array of (sentence, token)
 /// with lengths, else the (M,) flat token indices.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, lengths=None, *, filter_by="prune_by_noise_rate", rank_by=None, adjust_pred_probs=false, frac_noise=1.0, num_to_remove_per_class=None, min_examples_per_class=1.0, confident_joint=None, low_memory=false, n_jobs=None, allow_one_class=false, numpy_layout=false))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (labels, pred_probs, lengths=None, **options))]
 fn find_label_issues_flat<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyArray1<i64>>,
     pred_probs: &Bound<'py, PyUntypedArray>,
     lengths: Option<&Bound<'py, PyArray1<i64>>>,
-    filter_by: &str,
-    rank_by: Option<&str>,
-    adjust_pred_probs: bool,
-    frac_noise: f64,
-    num_to_remove_per_class: Option<Vec<i64>>,
-    min_examples_per_class: f64,
-    confident_joint: Option<&Bound<'py, PyAny>>,
-    low_memory: bool,
-    n_jobs: Option<i64>,
-    allow_one_class: bool,
-    numpy_layout: bool,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut opts = options(
-        filter_by,
-        rank_by,
-        adjust_pred_probs,
-        frac_noise,
-        num_to_remove_per_class,
-        min_examples_per_class,
-        confident_joint,
-        low_memory,
-        n_jobs,
-    )?;
+    let mut opts = self::options(options)?;
     if pred_probs.ndim() != 2 {
         return Err(PyValueError::new_err(format!(
             "pred_probs has shape {}; it must be 2-D (tokens, classes)",
@@ -669,8 +667,8 @@ fn find_label_issues_flat<'py>(
         return Err(PyValueError::new_err("the dataset is empty: no token"));
     }
     let ids = class_ids(raw.iter().copied(), k, &at)?;
-    opts.allow_one_class = allow_one_class && ids.iter().all(|&l| l == 0);
-    opts.sequential_row_sums = numpy_layout && column_major_like(pred_probs);
+    opts.allow_one_class = opts.allow_one_class && ids.iter().all(|&l| l == 0);
+    opts.sequential_row_sums = opts.sequential_row_sums && column_major_like(pred_probs);
     let borrowed = borrow(pred_probs)?;
     let probs = Probs::new(vec![block(&borrowed)]).map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;

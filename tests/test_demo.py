@@ -42,7 +42,7 @@ HEADER = re.compile(
 )
 BLOCK = re.compile(
     r"^#(\d+)  sentence (\d+), token (\d+): given (\S+), suggested (\S+) \(p=([0-9.e+-]+)\), "
-    r"self-confidence p\[given\]=([0-9.e+-]+)$"
+    r"self-confidence p\[given\]=([0-9.e+-]+)(?:, (\w+) score=([0-9.e+-]+))?$"
 )
 
 
@@ -191,6 +191,8 @@ def test_demo_rank_by(capsys: pytest.CaptureFixture[str], sample: WnutSample, me
     assert len(blocks) == min(5, len(issues))
     for (match, text), issue in zip(blocks, issues):
         _check_block(sample, match, text, issue)
+        # The ranking score is shown too, unless it is the self-confidence already shown.
+        assert match[8] == (None if method == "self_confidence" else method)
 
 
 def test_demo_default_top_and_top_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,34 +20,25 @@ __version__: str
 def find_label_issues_ragged(
     labels: Any,
     pred_probs: Any,
-    *,
-    filter_by: str = "prune_by_noise_rate",
-    rank_by: str | None = None,
-    adjust_pred_probs: bool = False,
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: list[int] | None = None,
-    min_examples_per_class: float = 1.0,
-    confident_joint: npt.NDArray[np.float64] | None = None,
-    low_memory: bool = False,
-    n_jobs: int | None = None,
-) -> list[tuple[int, int]]: ...
+    **options: Any,
+) -> list[tuple[int, int]]:
+    """Token-level issues of a ragged dataset as (sentence, token) tuples.
+
+    ``options``: filter_by, rank_by, adjust_pred_probs, frac_noise, num_to_remove_per_class,
+    min_examples_per_class, confident_joint, low_memory, n_jobs.
+    """
+
 def find_label_issues_flat(
     labels: npt.NDArray[np.int64],
     pred_probs: npt.NDArray[np.floating[Any]],
     lengths: npt.NDArray[np.int64] | None = None,
-    *,
-    filter_by: str = "prune_by_noise_rate",
-    rank_by: str | None = None,
-    adjust_pred_probs: bool = False,
-    frac_noise: float = 1.0,
-    num_to_remove_per_class: list[int] | None = None,
-    min_examples_per_class: float = 1.0,
-    confident_joint: npt.NDArray[np.float64] | None = None,
-    low_memory: bool = False,
-    n_jobs: int | None = None,
-    allow_one_class: bool = False,
-    numpy_layout: bool = False,
-) -> npt.NDArray[np.int64]: ...
+    **options: Any,
+) -> npt.NDArray[np.int64]:
+    """Issues of flat data: (M, 2) (sentence, token) with lengths, else (M,) indices.
+
+    ``options`` as for ``find_label_issues_ragged``, plus allow_one_class and numpy_layout.
+    """
+
 def confident_thresholds(
     labels: npt.NDArray[np.int64],
     pred_probs: npt.NDArray[np.floating[Any]],

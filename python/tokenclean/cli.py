@@ -204,7 +204,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "find-issues",
         help="find label issues in a CoNLL or JSON Lines file",
         description=(
-            "Find the tokens of DATA whose given tag is most likely wrong, using a model's "
+            "Find the tokens of DATA whose given tag is most likely wrong, using a model's\n"
             "out-of-sample predicted probabilities PROBS, and report them, most suspect first."
         ),
         epilog=_FIND_ISSUES_EPILOG,
@@ -259,13 +259,16 @@ def _build_parser() -> argparse.ArgumentParser:
         "--filter-by",
         choices=FILTER_METHODS,
         default=None,
-        help="how issues are found (default: prune_by_noise_rate)",
+        metavar="METHOD",
+        help=f"how issues are found: {', '.join(FILTER_METHODS)} (default: prune_by_noise_rate)",
     )
     method.add_argument(
         "--rank-by",
         choices=RANKING_METHODS,
         default="self_confidence",
-        help="label quality score that orders the issues (default: self_confidence)",
+        metavar="METHOD",
+        help="label quality score that orders the issues (lowest first): "
+        f"{', '.join(RANKING_METHODS)} (default: self_confidence)",
     )
     method.add_argument(
         "--low-memory",

@@ -157,7 +157,8 @@ class Corpus:
 
     def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
         """The words of the given sentences, read back from the file (and cached)."""
-        wanted = sorted({int(s) for s in sentences} - set(self._words))
+        sentences = [int(s) for s in sentences]
+        wanted = sorted(set(sentences) - set(self._words))
         if wanted:
             try:
                 with open(self.path, "rb") as fh:
@@ -178,10 +179,9 @@ class Corpus:
             except (ValueError, KeyError, TypeError):
                 raise changed from None
         else:
-            words = []
-            for i in range(count):
-                fields = _split_columns(_decode(fh.readline(), self.path, line + i))
-                words.append(fields[0] if fields else "")
+            words = [
+                _first_column(_decode(fh.readline(), self.path, line + i)) for i in range(count)
+            ]
         if not isinstance(words, list) or len(words) != count:
             raise changed
         if not all(isinstance(w, str) for w in words):
@@ -258,12 +258,12 @@ class _Builder:
         )
 
 
-def _split_columns(line: str) -> list[str]:
-    """The columns of a CoNLL line: tab-separated if it has a tab, else whitespace-separated."""
-    line = line.rstrip()
+def _first_column(line: str) -> str:
+    """The token of a CoNLL line, split as :func:`read_conll` splits it."""
+    line = line.strip()
     if "\t" in line:
-        return [column.strip() for column in line.split("\t")]
-    return line.split()
+        return line.split("\t", 1)[0].strip()
+    return line.split(None, 1)[0] if line else ""
 
 
 def _decode(raw: bytes, path: str, line: int) -> str:
@@ -312,14 +312,18 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
         raise ValueError("tag_column is 1-based (or negative, from the end); 0 is not a column")
     builder = _Builder(path)
     need = tag_column if tag_column > 0 else max(-tag_column, 2)
-    where = "last column" if tag_column == -1 else f"column {tag_column}"
+    if tag_column == -1:
+        where = "the last column"
+    elif tag_column > 0:
+        where = f"column {tag_column}"
+    else:
+        where = f"column {tag_column} (counting from the end)"
+    index = tag_column - 1 if tag_column > 0 else tag_column
+    known, tag_ids = builder.index, builder.tag_ids  # fast path for tags seen before
     with _open_binary(path) as fh:
         if progress is not None:
             progress.total = max(_file_size(fh), 1)
-        offset = 0
-        count = 0
-        start_line = start_offset = 0
-        lineno = 0
+        offset = count = lineno = start_line = start_offset = 0
         try:
             for raw in fh:
                 lineno += 1
@@ -327,25 +331,37 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
                 offset += len(raw)
                 if progress is not None and lineno % _PROGRESS_EVERY == 0:
                     progress.update(offset)
-                columns = _split_columns(_decode(raw, path, lineno))
-                if not columns or columns[0] == DOCSTART:
-                    if count:
-                        builder.sentence(count, start_line, start_offset)
-                        count = 0
-                    continue
-                if len(columns) < need:
-                    raise InputError(
-                        f"{path}:{lineno}: {len(columns)} column{'s' * (len(columns) != 1)}, "
-                        f"but the tag is in the {where} and the token in column 1; "
-                        "expected at least "
-                        f"{need} (set the tag's column with --tag-column)"
-                    )
-                if not columns[0]:
+                try:
+                    text = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    text = _decode(raw, path, lineno)  # raises, naming the line
+                if lineno == 1:
+                    text = text.lstrip("\ufeff")
+                columns = text.split("\t") if "\t" in text else text.split()
+                token = columns[0].strip() if columns else ""
+                if not token or token == DOCSTART:
+                    if token == DOCSTART or not text:
+                        if count:
+                            builder.sentence(count, start_line, start_offset)
+                            count = 0
+                        continue
                     raise InputError(f"{path}:{lineno}: empty token in column 1")
+                if len(columns) < need:
+                    found = f"{len(columns)} column{'s' * (len(columns) != 1)}"
+                    raise InputError(
+                        f"{path}:{lineno}: found {found}; the token is in column 1 and the "
+                        f"tag in {where}, so at least {need} are needed (choose the tag's "
+                        "column with --tag-column)"
+                    )
                 if count == 0:
                     start_line, start_offset = lineno, line_offset
                 count += 1
-                builder.tag(columns[tag_column - 1 if tag_column > 0 else tag_column], lineno)
+                tag = columns[index].strip()
+                known_id = known.get(tag)
+                if known_id is None:
+                    builder.tag(tag, lineno)
+                else:
+                    tag_ids.append(known_id)
         finally:
             if progress is not None:
                 progress.close()
@@ -490,13 +506,6 @@ class PredProbs:
     sentences: list[FloatArray] | None
     keys: list[str]
     num_classes: int
-
-    @property
-    def num_rows(self) -> int:
-        """Total number of rows (tokens)."""
-        if self.flat is not None:
-            return int(self.flat.shape[0])
-        return sum(int(a.shape[0]) for a in self.sentences or [])
 
     def aligned_with(self, corpus: Corpus) -> PredProbs:
         """These probabilities checked against ``corpus``: one row per token.
