@@ -91,7 +91,7 @@ def core_kwargs(
         if not all(_is_int(r) for r in items):
             raise TypeError("num_to_remove_per_class must be a sequence of integers")
         removals = [int(r) for r in items]
-        if any(abs(r) > _INT64_MAX for r in removals):
+        if any(not -_INT64_MAX - 1 <= r <= _INT64_MAX for r in removals):
             raise ValueError("num_to_remove_per_class holds a value beyond the int64 range")
 
     cj = kwargs.get("confident_joint")
