@@ -5,8 +5,11 @@ Importable by test modules as ``from conftest import ragged_datasets, ...``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
+import warnings
 
 # SPEC section 1: numpy's AVX-512 float64 log differs from the C library's by one
 # ulp in a few values; limiting dispatch to AVX2 makes numpy's log equal libm's.
@@ -14,6 +17,8 @@ import sys
 if "numpy" not in sys.modules:
     os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL")
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -249,3 +254,30 @@ def cleanlab_stable() -> Any:
     import cleanlab_stable as shim
 
     return shim.stable_cleanlab()
+
+
+# --- helpers shared by the differential test files --------------------------------------
+
+CONLL_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conll2003"
+CONLL_PATH = CONLL_PATH / "conll2003.npz"
+
+
+def quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with warnings, stdout and stderr (progress bars) suppressed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            return fn(*args, **kwargs)
+
+
+def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    """``("ok", result)`` or ``("raised", exception)``, quietly.
+
+    Only ``Exception`` is caught: a Rust panic (pyo3's ``PanicException`` derives from
+    ``BaseException``) fails the test.
+    """
+    try:
+        return "ok", quietly(fn, *args, **kwargs)
+    except Exception as exc:
+        return "raised", exc

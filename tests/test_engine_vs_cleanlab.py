@@ -11,10 +11,6 @@ raises) is compared with cleanlab's self-confidence issues in position order.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
-from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
@@ -26,11 +22,14 @@ from hypothesis import strategies as st
 import tokenclean
 import tokenclean.filter
 from conftest import (
+    CONLL_PATH,
     FILTER_BY,
     PRUNE_FILTERS,
     RANKINGS,
     flat_datasets,
     kwargs_strategy,
+    outcome,
+    quietly,
     ragged_datasets,
 )
 from tokenclean import reference as ref
@@ -39,8 +38,6 @@ from tokenclean.token_classification.filter import find_label_issues_flat as eng
 engine_list = tokenclean.find_label_issues
 engine_multiclass = tokenclean.filter.find_label_issues
 
-CONLL_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conll2003"
-CONLL_PATH = CONLL_PATH / "conll2003.npz"
 CONLL_KEYS = ("pred_probs_flat", "pred_probs_joint_flat")
 
 MORE = settings(max_examples=3 * settings.default.max_examples)
@@ -51,23 +48,6 @@ N_JOBS = (None, 1, 2, 3)
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with warnings, stdout and stderr (progress bars) suppressed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return fn(*args, **kwargs)
-
-
-def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
-    """``("ok", result)`` or ``("raised", exception)`` (a Rust panic is not caught)."""
-    try:
-        return "ok", quietly(fn, *args, **kwargs)
-    except Exception as exc:
-        return "raised", exc
 
 
 def note(text: str) -> None:

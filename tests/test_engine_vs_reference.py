@@ -28,6 +28,7 @@ from conftest import (
     RANKINGS,
     flat_datasets,
     kwargs_strategy,
+    outcome,
     ragged_datasets,
 )
 from tokenclean import reference as ref
@@ -45,20 +46,6 @@ N_JOBS = (None, 1, 2, 3)
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
-    """``("ok", result)`` or ``("raised", exception)``, warnings suppressed.
-
-    Only ``Exception`` is caught: a Rust panic (pyo3's ``PanicException`` is a
-    ``BaseException``) fails the test.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return "ok", fn(*args, **kwargs)
-    except Exception as exc:
-        return "raised", exc
 
 
 def note(text: str) -> None:

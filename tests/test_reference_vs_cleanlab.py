@@ -8,14 +8,11 @@ SPEC says the reference does instead.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import sys
-import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,17 +20,19 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from conftest import (
+    CONLL_PATH,
     FILTER_BY,
     PRUNE_FILTERS,
     RANKINGS,
     flat_datasets,
     kwargs_strategy,
+    outcome,
+    quietly,
     ragged_datasets,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_PATH = REPO / "python" / "tokenclean" / "reference.py"
-CONLL_PATH = Path(__file__).parents[1].parent / "shared/data/conll2003/conll2003.npz"
 
 
 def _load_reference() -> ModuleType:
@@ -56,23 +55,6 @@ MORE = settings(max_examples=4 * settings.default.max_examples)
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with warnings, stdout and stderr (progress bars) suppressed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return fn(*args, **kwargs)
-
-
-def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
-    """``("ok", result)`` or ``("raised", exception)``."""
-    try:
-        return "ok", quietly(fn, *args, **kwargs)
-    except Exception as exc:
-        return "raised", exc
 
 
 def bitwise_equal(a: Any, b: Any) -> bool:

@@ -227,3 +227,16 @@ def float_probs(pred_probs: object) -> np.ndarray:
         return np.asarray(pred_probs, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise TypeError(f"pred_probs cannot be read as a float array: {e}") from None
+
+
+def flat_inputs(labels: object, pred_probs: object) -> tuple[np.ndarray, np.ndarray]:
+    """``labels`` as native int64 and ``pred_probs`` as a float32/float64 (N, K) array."""
+    ids = int_labels(labels)
+    probs = float_probs(pred_probs)
+    if probs.ndim != 2:
+        raise ValueError(f"pred_probs has shape {probs.shape}; it must be (N, K)")
+    if probs.shape[0] != ids.shape[0]:
+        raise ValueError(
+            f"{ids.shape[0]} labels but {probs.shape[0]} rows of pred_probs; they must match"
+        )
+    return ids, probs

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import float_probs, int_labels
+from tokenclean._options import flat_inputs, int_labels
 
 __all__ = [
     "calibrate_confident_joint",
@@ -40,19 +40,6 @@ def _single_label_only(multi_label: object) -> None:
         raise ValueError(
             "multi_label=True is not supported: tokenclean handles one label per example"
         )
-
-
-def _inputs(labels: object, pred_probs: object) -> tuple[np.ndarray, np.ndarray]:
-    """``labels`` as native int64 and ``pred_probs`` as a float32/float64 2-D array."""
-    ids = int_labels(labels)
-    probs = float_probs(pred_probs)
-    if probs.ndim != 2:
-        raise ValueError(f"pred_probs has shape {probs.shape}; it must be (N, K)")
-    if probs.shape[0] != ids.shape[0]:
-        raise ValueError(
-            f"{ids.shape[0]} labels but {probs.shape[0]} rows of pred_probs; they must match"
-        )
-    return ids, probs
 
 
 def _require_two_classes(ids: np.ndarray) -> None:
@@ -174,7 +161,7 @@ def get_confident_thresholds(
     array([0.9, 2. ])
     """
     _single_label_only(multi_label)
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     thresholds: FloatArray = _core.confident_thresholds(ids, probs)
     return thresholds
 
@@ -239,7 +226,7 @@ def compute_confident_joint(
     array([2])
     """
     _single_label_only(multi_label)
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     matrix, off_diagonal = _confident_joint(ids, probs, thresholds, calibrate)
     if return_indices_of_off_diagonals:
         return matrix, off_diagonal
@@ -344,7 +331,7 @@ def estimate_joint(
     if confident_joint is None:
         if labels is None or pred_probs is None:
             raise ValueError("labels and pred_probs are needed when confident_joint is None")
-        ids, probs = _inputs(labels, pred_probs)
+        ids, probs = flat_inputs(labels, pred_probs)
         calibrated, _ = _confident_joint(ids, probs, None, calibrate=True)
     elif labels is not None:
         calibrated = calibrate_confident_joint(confident_joint, labels)
@@ -417,7 +404,7 @@ def num_label_issues(
             stacklevel=2,
         )
     _single_label_only(multi_label)
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     _require_two_classes(ids)
 
     if estimation_method == "off_diagonal":

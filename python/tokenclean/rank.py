@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import RANKINGS, float_probs, int_labels
+from tokenclean._options import RANKINGS, flat_inputs
 
 __all__ = [
     "find_top_issues",
@@ -26,18 +26,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.floating[Any]]
-
-
-def _inputs(labels: object, pred_probs: object) -> tuple[np.ndarray, np.ndarray]:
-    ids = int_labels(labels)
-    probs = float_probs(pred_probs)
-    if probs.ndim != 2:
-        raise ValueError(f"pred_probs has shape {probs.shape}; it must be (N, K)")
-    if probs.shape[0] != ids.shape[0]:
-        raise ValueError(
-            f"{ids.shape[0]} labels but {probs.shape[0]} rows of pred_probs; they must match"
-        )
-    return ids, probs
 
 
 def _scores(
@@ -95,7 +83,7 @@ def get_label_quality_scores(
     >>> get_label_quality_scores(labels, pred_probs, method="normalized_margin")
     array([0.9, 0.4, 0.8])
     """
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     return _scores(ids, probs, method, adjust_pred_probs)
 
 
@@ -136,7 +124,7 @@ def order_label_issues(
     >>> order_label_issues(np.array([False, True, True, True]), labels, pred_probs)
     array([1, 3, 2])
     """
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     one_class = ids.size > 0 and bool(np.all(ids == ids[0]))
     if one_class and not (ids[0] == 0 and _zero_labels_allowed(labels)):
         raise ValueError("labels must contain at least 2 classes")
@@ -208,7 +196,7 @@ def get_self_confidence_for_each_label(
     >>> get_self_confidence_for_each_label(np.array([0, 1]), np.array([[0.7, 0.3], [0.6, 0.4]]))
     array([0.7, 0.4])
     """
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     return _scores(ids, probs, "self_confidence", False)
 
 
@@ -225,7 +213,7 @@ def get_normalized_margin_for_each_label(
     >>> get_normalized_margin_for_each_label(np.array([0, 1]), np.array([[0.7, 0.3], [0.6, 0.4]]))
     array([0.7, 0.4])
     """
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     return _scores(ids, probs, "normalized_margin", False)
 
 
@@ -247,6 +235,6 @@ def get_confidence_weighted_entropy_for_each_label(
     >>> scores.round(4)
     array([0.8049, 0.3707])
     """
-    ids, probs = _inputs(labels, pred_probs)
+    ids, probs = flat_inputs(labels, pred_probs)
     scores = _scores(ids, probs, "confidence_weighted_entropy", False)
     return cast("npt.NDArray[np.float64]", scores)
