@@ -281,3 +281,23 @@ def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any
         return "ok", quietly(fn, *args, **kwargs)
     except Exception as exc:
         return "raised", exc
+
+
+def flatten(labels: list[Any], pred_probs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten the way cleanlab's token function does (rows of non-empty sentences)."""
+    flat_labels = np.array([int(v) for sentence in labels for v in sentence], dtype=np.int64)
+    flat_probs = np.array([row for sentence in pred_probs for row in sentence])
+    return flat_labels, flat_probs
+
+
+def to_flat_index(labels: list[Any], issues: list[tuple[int, int]]) -> np.ndarray:
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in labels])])
+    return np.array([starts[i] + j for i, j in issues], dtype=np.int64)
+
+
+def assert_ranked_by_score(flat_issues: np.ndarray, scores: np.ndarray) -> None:
+    """Scores ascending, equal scores in ascending position."""
+    s = scores[flat_issues]
+    assert len(s) < 2 or bool(np.all(s[:-1] <= s[1:]))
+    tied = s[:-1] == s[1:]
+    assert np.all(flat_issues[:-1][tied] < flat_issues[1:][tied])

@@ -26,11 +26,14 @@ from conftest import (
     FILTER_BY,
     PRUNE_FILTERS,
     RANKINGS,
+    assert_ranked_by_score,
     flat_datasets,
+    flatten,
     kwargs_strategy,
     outcome,
     quietly,
     ragged_datasets,
+    to_flat_index,
 )
 from tokenclean import reference as ref
 from tokenclean.token_classification.filter import find_label_issues_flat as engine_flat
@@ -65,26 +68,6 @@ def both_ok(ours: tuple[str, Any], theirs: tuple[str, Any]) -> bool:
         return False
     assert ours[0] == "ok", f"engine raised {ours[1]!r}, cleanlab returned"
     return True
-
-
-def flatten(labels: list[Any], pred_probs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten the way cleanlab's token function does (rows of non-empty sentences)."""
-    flat_labels = np.array([int(v) for sentence in labels for v in sentence], dtype=np.int64)
-    flat_probs = np.array([row for sentence in pred_probs for row in sentence])
-    return flat_labels, flat_probs
-
-
-def to_flat_index(labels: list[Any], issues: list[tuple[int, int]]) -> np.ndarray:
-    starts = np.concatenate([[0], np.cumsum([len(s) for s in labels])])
-    return np.array([starts[i] + j for i, j in issues], dtype=np.int64)
-
-
-def assert_ranked_by_score(flat_issues: np.ndarray, scores: np.ndarray) -> None:
-    """Scores ascending, equal scores in ascending position."""
-    s = scores[flat_issues]
-    assert len(s) < 2 or bool(np.all(s[:-1] <= s[1:]))
-    tied = s[:-1] == s[1:]
-    assert np.all(flat_issues[:-1][tied] < flat_issues[1:][tied])
 
 
 def first_difference(got: list[Any], want: list[Any]) -> str:
