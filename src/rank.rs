@@ -95,7 +95,9 @@ impl Smallest {
     }
 
     fn compact(&mut self) {
-        if self.buf.len() > self.n {
+        if self.n == 0 {
+            self.buf.clear();
+        } else if self.buf.len() > self.n {
             self.buf.select_nth_unstable(self.n - 1);
             self.buf.truncate(self.n);
             self.cutoff = self.buf.iter().max().copied();
@@ -106,10 +108,13 @@ impl Smallest {
         }
     }
 
-    /// Adds everything `other` kept (the union's `n` best survive, whatever the order).
-    pub fn absorb(&mut self, other: Smallest) {
-        for item in other.buf {
-            self.push(item);
+    /// Adds everything `other` kept (the union's `n` best survive, whatever the order): one
+    /// bulk append and at most one linear-time selection, not a push per item.
+    pub fn absorb(&mut self, mut other: Smallest) {
+        other.compact();
+        self.buf.append(&mut other.buf);
+        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(64) {
+            self.compact();
         }
     }
 
