@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 # ---------------------------------------------------------------------------
 # hypothesis profiles
@@ -301,3 +302,21 @@ def assert_ranked_by_score(flat_issues: np.ndarray, scores: np.ndarray) -> None:
     assert len(s) < 2 or bool(np.all(s[:-1] <= s[1:]))
     tied = s[:-1] == s[1:]
     assert np.all(flat_issues[:-1][tied] < flat_issues[1:][tied])
+
+
+def note(text: str) -> None:
+    """``hypothesis.event`` inside a hypothesis test, nothing elsewhere."""
+    if currently_in_test_context():
+        event(text)
+
+
+def both_ok(ours: tuple[str, Any], theirs: tuple[str, Any], other: str) -> bool:
+    """True when both calls returned; when ``other`` raised, the engine must raise the same
+    exception type (and False is returned)."""
+    if theirs[0] == "raised":
+        note(f"{other} raised {type(theirs[1]).__name__}")
+        assert ours[0] == "raised", f"{other} raised {theirs[1]!r}, engine returned {ours[1]!r}"
+        assert type(ours[1]) is type(theirs[1]), (ours[1], theirs[1])
+        return False
+    assert ours[0] == "ok", f"engine raised {ours[1]!r}, {other} returned"
+    return True

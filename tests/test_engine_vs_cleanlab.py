@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import currently_in_test_context, event, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenclean
@@ -27,9 +27,11 @@ from conftest import (
     PRUNE_FILTERS,
     RANKINGS,
     assert_ranked_by_score,
+    both_ok,
     flat_datasets,
     flatten,
     kwargs_strategy,
+    note,
     outcome,
     quietly,
     ragged_datasets,
@@ -51,23 +53,6 @@ N_JOBS = (None, 1, 2, 3)
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-
-def note(text: str) -> None:
-    """``hypothesis.event`` inside a hypothesis test, nothing elsewhere."""
-    if currently_in_test_context():
-        event(text)
-
-
-def both_ok(ours: tuple[str, Any], theirs: tuple[str, Any]) -> bool:
-    """True when both returned; when cleanlab raised, the engine must raise the same type."""
-    if theirs[0] == "raised":
-        note(f"cleanlab raised {type(theirs[1]).__name__}")
-        assert ours[0] == "raised", f"cleanlab raised {theirs[1]!r}, engine returned {ours[1]!r}"
-        assert type(ours[1]) is type(theirs[1]), (ours[1], theirs[1])
-        return False
-    assert ours[0] == "ok", f"engine raised {ours[1]!r}, cleanlab returned"
-    return True
 
 
 def first_difference(got: list[Any], want: list[Any]) -> str:
@@ -149,7 +134,7 @@ def check_token_level(
     theirs = outcome(
         cl_token_filter.find_label_issues, labels, pred_probs, **cleanlab_kwargs(kwargs)
     )
-    if not both_ok(ours, theirs):
+    if not both_ok(ours, theirs, "cleanlab"):
         return None
     got: list[tuple[int, int]] = ours[1]
     want: list[tuple[int, int]] = theirs[1]
@@ -258,7 +243,7 @@ def test_multiclass_matches_cleanlab(
     n_jobs = draw.draw(st.sampled_from(N_JOBS), label="n_jobs")
     ours = outcome(engine_multiclass, labels, pred_probs, n_jobs=n_jobs, **kwargs)
     theirs = outcome(cleanlab.filter.find_label_issues, labels, pred_probs, n_jobs=1, **kwargs)
-    if not both_ok(ours, theirs):
+    if not both_ok(ours, theirs, "cleanlab"):
         return
     got, want = ours[1], theirs[1]
     assert got.dtype == want.dtype and got.shape == want.shape, (got, want)
