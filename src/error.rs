@@ -49,10 +49,9 @@ impl fmt::Display for Error {
                 f,
                 "probability of class {class} at token {row} is {value}; probabilities must lie in [0, 1]"
             ),
-            Error::BadLabel { row, label, num_classes } => write!(
-                f,
-                "label {label} at token {row} is not a class index in 0..{num_classes}"
-            ),
+            Error::BadLabel { row, label, num_classes } => {
+                write!(f, "label {label} at token {row} {}", bad_label_why(*label, *num_classes))
+            }
             Error::EntropyDomain { row, class, value } => write!(
                 f,
                 "confidence_weighted_entropy needs probabilities in [0, 1], but class {class} at token {row} is {value}"
@@ -67,5 +66,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Why `label` is not a class index.
+pub fn bad_label_why(label: i64, num_classes: usize) -> String {
+    if label < 0 {
+        "is negative".to_string()
+    } else {
+        format!("is not below the number of classes K={num_classes} (columns of pred_probs)")
+    }
+}
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -109,12 +109,33 @@ pub const LOW_MEMORY_BATCH: usize = 10_000;
 pub fn find_label_issues(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<usize>> {
     let k = probs.num_classes();
     check_labels(labels, probs)?;
-    check_options(labels, k, opts)?;
+    check_options(single_class(labels.iter().copied()), k, opts)?;
     if probs.is_f64() {
         run::<f64>(labels, probs, opts)
     } else {
         run::<f32>(labels, probs, opts)
     }
+}
+
+/// Class ids from raw integer labels, refusing the first outside `0..k`; `offset` is the
+/// dataset position of the first label (errors name dataset positions).
+pub fn class_ids(
+    raw: impl ExactSizeIterator<Item = i64>,
+    k: usize,
+    offset: usize,
+) -> Result<Vec<u32>> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for (f, l) in raw.enumerate() {
+        if l < 0 || l as u64 >= k as u64 {
+            return Err(Error::BadLabel {
+                row: f + offset,
+                label: l,
+                num_classes: k,
+            });
+        }
+        ids.push(l as u32);
+    }
+    Ok(ids)
 }
 
 /// Same number of labels and rows, at least one, every label a class index.
@@ -140,19 +161,27 @@ pub fn check_labels(labels: &[u32], probs: &Probs) -> Result<()> {
     }
 }
 
-fn check_options(labels: &[u32], k: usize, opts: &Options) -> Result<()> {
-    let first = labels[0];
-    if labels.iter().all(|&l| l == first) && !(opts.allow_one_class && first == 0) {
-        return Err(Error::Invalid(format!(
-            "every label is class {first}; labels must contain at least 2 classes"
-        )));
+/// The class of every label, if they are all the same.
+pub(crate) fn single_class(mut labels: impl Iterator<Item = u32>) -> Option<u32> {
+    let first = labels.next()?;
+    labels.all(|l| l == first).then_some(first)
+}
+
+/// Checks the options against K and the labels (`single_class`: see [`single_class`]).
+pub(crate) fn check_options(single_class: Option<u32>, k: usize, opts: &Options) -> Result<()> {
+    if let Some(first) = single_class {
+        if !(opts.allow_one_class && first == 0) {
+            return Err(Error::Invalid(format!(
+                "every label is class {first}; labels must contain at least 2 classes"
+            )));
+        }
     }
     // cleanlab re-validates labels without its one-class allowance on these paths.
     let revalidated = matches!(
         opts.filter_by,
         FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin | FilterBy::PredictedNeqGiven
     );
-    if revalidated && !opts.low_memory && labels.iter().all(|&l| l == first) {
+    if revalidated && !opts.low_memory && single_class.is_some() {
         return Err(Error::Invalid(format!(
             "filter_by='{}' needs labels of at least 2 classes",
             FilterBy::NAMES[opts.filter_by as usize]
@@ -233,28 +262,7 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
             }
         }
         FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both => {
-            let cj: Vec<f64> = match &opts.confident_joint {
-                Some(cj) => cj.clone(),
-                None => {
-                    let mut raw = scan.joint.clone();
-                    joint::clip_diagonal(&mut raw, k);
-                    let raw: Vec<f64> = raw.iter().map(|&x| x as f64).collect();
-                    joint::calibrate(&raw, &counts, k, true)
-                        .iter()
-                        .map(|&x| x as f64)
-                        .collect()
-                }
-            };
-            let mut pcm = prune::prune_count_matrix(
-                &cj,
-                k,
-                opts.min_examples_per_class,
-                opts.frac_noise,
-                opts.confident_joint.is_none() || !opts.joint_column_major,
-            );
-            if let Some(r) = &opts.num_to_remove_per_class {
-                pcm = prune::rescale_to_removals(&pcm, k, r, &counts);
-            }
+            let pcm = prune_matrix(opts, &scan.joint, &counts, k);
             let min = opts.min_examples_per_class;
             if opts.filter_by != FilterBy::PruneByNoiseRate {
                 let bit = if opts.filter_by == FilterBy::Both {
@@ -296,8 +304,36 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
     }
 }
 
+/// The prune counts (row = guess, column = given label, K×K) from the scan's joint counts, or
+/// from the user's confident joint.
+pub(crate) fn prune_matrix(opts: &Options, joint: &[i64], counts: &[usize], k: usize) -> Vec<i64> {
+    let cj: Vec<f64> = match &opts.confident_joint {
+        Some(cj) => cj.clone(),
+        None => {
+            let mut raw = joint.to_vec();
+            joint::clip_diagonal(&mut raw, k);
+            let raw: Vec<f64> = raw.iter().map(|&x| x as f64).collect();
+            joint::calibrate(&raw, counts, k, true)
+                .iter()
+                .map(|&x| x as f64)
+                .collect()
+        }
+    };
+    let pcm = prune::prune_count_matrix(
+        &cj,
+        k,
+        opts.min_examples_per_class,
+        opts.frac_noise,
+        opts.confident_joint.is_none() || !opts.joint_column_major,
+    );
+    match &opts.num_to_remove_per_class {
+        Some(r) => prune::rescale_to_removals(&pcm, k, r, counts),
+        None => pcm,
+    }
+}
+
 /// Selects every token with `bit` set.
-fn mark(flags: &mut [u8], bit: u8) {
+pub(crate) fn mark(flags: &mut [u8], bit: u8) {
     for f in flags.iter_mut() {
         if *f & bit != 0 {
             *f |= SELECTED;
@@ -306,7 +342,7 @@ fn mark(flags: &mut [u8], bit: u8) {
 }
 
 /// Positions of selected tokens without any of `drop` bits, in order.
-fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
+pub(crate) fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
     let parts = w.map(ranges, |r| {
         r.clone()
             .filter(|&f| flags[f] & SELECTED != 0 && flags[f] & drop == 0)
@@ -316,7 +352,7 @@ fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<
 }
 
 /// The `wanted` lowest scores (stable).
-fn lowest_scores<T: Float>(
+pub(crate) fn lowest_scores<T: Float>(
     labels: &[u32],
     probs: &Probs,
     scorer: &Scorer,
@@ -342,18 +378,33 @@ fn rank_issues<T: Float>(
     scorer: &Scorer,
     w: &Workers,
 ) -> Vec<usize> {
+    let mut keyed = score_issues::<T>(labels, probs, issues, scorer, 0, w);
+    w.sort(&mut keyed);
+    keyed.into_iter().map(|k| k.pos).collect()
+}
+
+/// The score of every token in `issues` (positions in `labels`), keyed by position + `offset`.
+pub(crate) fn score_issues<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    issues: &[usize],
+    scorer: &Scorer,
+    offset: usize,
+    w: &Workers,
+) -> Vec<Keyed> {
     let k = probs.num_classes();
     let chunks: Vec<&[usize]> = issues.chunks(parallel::CHUNK / 4).collect();
     let parts = w.map(&chunks, |chunk| {
         let mut buf = vec![T::ZERO; k];
         chunk
             .iter()
-            .map(|&f| Keyed::new(scorer.score(probs.row(f, &mut buf), labels[f] as usize), f))
+            .map(|&f| {
+                let score = scorer.score(probs.row(f, &mut buf), labels[f] as usize);
+                Keyed::new(score, f + offset)
+            })
             .collect::<Vec<Keyed>>()
     });
-    let mut keyed = parts.concat();
-    w.sort(&mut keyed);
-    keyed.into_iter().map(|k| k.pos).collect()
+    parts.concat()
 }
 
 /// cleanlab's `low_memory=True`: batched thresholds, a count of confidently mispredicted tokens,

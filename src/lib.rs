@@ -4,6 +4,7 @@
 //! The core takes plain slices and borrowed ndarray views and returns `Result<_, Error>`; the
 //! Python binding (feature `python`) is a thin layer on top.
 
+pub mod chunks;
 pub mod error;
 pub mod filter;
 pub mod float;

@@ -121,6 +121,57 @@ pub struct Piece<T> {
     pub cut: Vec<(usize, usize, Vec<T>)>,
 }
 
+impl<T: Float> Piece<T> {
+    /// Appends a portable encoding (little-endian; values widened to float64, which is exact).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut word = |x: u64| out.extend_from_slice(&x.to_le_bytes());
+        word(self.whole.len() as u64);
+        for &(leaf, s) in &self.whole {
+            word(leaf as u64);
+            word(s.to_f64().to_bits());
+        }
+        word(self.cut.len() as u64);
+        for (leaf, first, values) in &self.cut {
+            word(*leaf as u64);
+            word(*first as u64);
+            word(values.len() as u64);
+            for v in values {
+                word(v.to_f64().to_bits());
+            }
+        }
+    }
+
+    /// Reads one piece written by [`Piece::encode`] from the front of `bytes`, advancing it;
+    /// `None` if the bytes end early.
+    pub fn decode(bytes: &mut &[u8]) -> Option<Self> {
+        fn word(bytes: &mut &[u8]) -> Option<u64> {
+            let (head, rest) = bytes.split_first_chunk::<8>()?;
+            *bytes = rest;
+            Some(u64::from_le_bytes(*head))
+        }
+        let value = |bytes: &mut &[u8]| word(bytes).map(|b| T::from_f64(f64::from_bits(b)));
+        let n = word(bytes)? as usize;
+        let mut whole = Vec::with_capacity(n.min(bytes.len() / 16));
+        for _ in 0..n {
+            let leaf = word(bytes)? as usize;
+            whole.push((leaf, value(bytes)?));
+        }
+        let n = word(bytes)? as usize;
+        let mut cut = Vec::with_capacity(n.min(bytes.len() / 24));
+        for _ in 0..n {
+            let leaf = word(bytes)? as usize;
+            let first = word(bytes)? as usize;
+            let len = word(bytes)? as usize;
+            let mut values = Vec::with_capacity(len.min(bytes.len() / 8));
+            for _ in 0..len {
+                values.push(value(bytes)?);
+            }
+            cut.push((leaf, first, values));
+        }
+        Some(Piece { whole, cut })
+    }
+}
+
 /// Feeds the values with indices `start, start + 1, ...` of a summation planned by `plan`.
 #[derive(Clone, Debug)]
 pub struct PieceBuilder<T> {
@@ -287,9 +338,22 @@ mod tests {
                 start = end;
             }
             assert_eq!(
-                assemble(&plan, pieces).to_bits(),
+                assemble(&plan, pieces.clone()).to_bits(),
                 pairwise_sum(&v).to_bits(),
                 "n = {n}, step = {step}"
+            );
+            let mut bytes = Vec::new();
+            for p in &pieces {
+                p.encode(&mut bytes);
+            }
+            let mut rest = bytes.as_slice();
+            let decoded: Vec<Piece<f32>> = (0..pieces.len())
+                .map(|_| Piece::decode(&mut rest).unwrap())
+                .collect();
+            assert!(rest.is_empty() && Piece::<f32>::decode(&mut rest).is_none());
+            assert_eq!(
+                assemble(&plan, decoded).to_bits(),
+                pairwise_sum(&v).to_bits()
             );
         }
     }

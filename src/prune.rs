@@ -107,6 +107,47 @@ fn prunable(count: usize, min_examples: f64) -> bool {
     count as f64 > min_examples && count > 1
 }
 
+/// How many tokens `prune_by_class` takes from each class (`None`: the class is left alone).
+pub fn class_wanted(pcm: &[i64], counts: &[usize], min_examples: f64) -> Vec<Option<usize>> {
+    let k = counts.len();
+    (0..k)
+        .map(|c| {
+            // numpy's int64 arithmetic wraps; so does this (a NaN-born i64::MIN stays inert).
+            let n = (counts[c] as i64).wrapping_sub(pcm[c * k + c]);
+            (prunable(counts[c], min_examples) && n >= 1).then_some(n as usize)
+        })
+        .collect()
+}
+
+/// For each given class c: the other classes j that prune it, with how many tokens
+/// (`prune_by_noise_rate`).
+pub fn noise_rate_wanted(
+    pcm: &[i64],
+    counts: &[usize],
+    min_examples: f64,
+) -> Vec<Vec<(usize, usize)>> {
+    let k = counts.len();
+    (0..k)
+        .map(|c| {
+            if !prunable(counts[c], min_examples) {
+                return Vec::new();
+            }
+            (0..k)
+                .filter(|&j| j != c && pcm[j * k + c] > 0)
+                .map(|j| (j, pcm[j * k + c] as usize))
+                .collect()
+        })
+        .collect()
+}
+
+/// The key `prune_by_noise_rate` ranks a token labelled `c` by for class `j`: smaller first.
+#[inline(always)]
+pub fn margin_key<T: Float>(row: &[T], c: usize, j: usize) -> f64 {
+    // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE arithmetic that is
+    // p[c] - p[j] (up to the sign of zero, which ties).
+    (row[c] - row[j]).to_f64()
+}
+
 /// `prune_by_class`: per class, the tokens with the lowest probability of their given class,
 /// as many as the class holds beyond its diagonal prune count. Returns their positions.
 pub fn select_by_class<T: Float>(
@@ -118,14 +159,7 @@ pub fn select_by_class<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
-    let k = probs.num_classes();
-    let wanted: Vec<Option<usize>> = (0..k)
-        .map(|c| {
-            // numpy's int64 arithmetic wraps; so does this (a NaN-born i64::MIN stays inert).
-            let n = (counts[c] as i64).wrapping_sub(pcm[c * k + c]);
-            (prunable(counts[c], min_examples) && n >= 1).then_some(n as usize)
-        })
-        .collect();
+    let wanted = class_wanted(pcm, counts, min_examples);
     let per_range = w.map(ranges, |range| {
         let mut pickers: Vec<Option<Smallest>> =
             wanted.iter().map(|n| n.map(Smallest::new)).collect();
@@ -165,18 +199,7 @@ pub fn select_by_noise_rate<T: Float>(
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
     let k = probs.num_classes();
-    // For each given class: the other classes that prune it, with how many.
-    let wanted: Vec<Vec<(usize, usize)>> = (0..k)
-        .map(|c| {
-            if !prunable(counts[c], min_examples) {
-                return Vec::new();
-            }
-            (0..k)
-                .filter(|&j| j != c && pcm[j * k + c] > 0)
-                .map(|j| (j, pcm[j * k + c] as usize))
-                .collect()
-        })
-        .collect();
+    let wanted = noise_rate_wanted(pcm, counts, min_examples);
     let fresh = || -> Vec<Vec<(usize, Smallest)>> {
         wanted
             .iter()

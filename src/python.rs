@@ -2,7 +2,7 @@
 //! shapes, sentence structure), releases the GIL around the core and maps its errors to
 //! `ValueError`/`TypeError` naming the sentence and token.
 
-use crate::error::Error;
+use crate::error::{bad_label_why, Error};
 use crate::filter::{self, FilterBy, Options};
 use crate::joint;
 use crate::measures::{self, SentenceScore};
@@ -51,8 +51,9 @@ fn core_error(err: Error, at: &Where) -> PyErr {
             label,
             num_classes,
         } => format!(
-            "label {label} at {} is not a class index: pred_probs has {num_classes} columns",
-            at.token(row)
+            "label {label} at {} {}",
+            at.token(row),
+            bad_label_why(label, num_classes)
         ),
         Error::EntropyDomain { row, class, value } => format!(
             "confidence_weighted_entropy needs probabilities in [0, 1], but pred_probs at {} \
@@ -410,22 +411,7 @@ fn sequence_items<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Boun
 
 /// Checks labels against K and turns them into class ids, naming the first bad one.
 fn class_ids(raw: impl ExactSizeIterator<Item = i64>, k: usize, at: &Where) -> PyResult<Vec<u32>> {
-    let mut ids = Vec::with_capacity(raw.len());
-    for (f, l) in raw.enumerate() {
-        if l < 0 || l as u64 >= k as u64 {
-            let why = if l < 0 {
-                "is negative".to_string()
-            } else {
-                format!("is not below the number of classes K={k} (columns of pred_probs)")
-            };
-            return Err(PyValueError::new_err(format!(
-                "label {l} at {} {why}",
-                at.token(f)
-            )));
-        }
-        ids.push(l as u32);
-    }
-    Ok(ids)
+    filter::class_ids(raw, k, 0).map_err(|e| core_error(e, at))
 }
 
 /// Holds borrowed arrays of either dtype.

@@ -94,42 +94,79 @@ pub fn confident_thresholds<T: Float>(
     let k = probs.num_classes();
     let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
     let mut counts = vec![0usize; k];
-    let mut work = Vec::with_capacity(ranges.len());
-    for (r, c) in ranges.iter().zip(&per_range) {
-        work.push((r.clone(), counts.clone()));
+    for c in &per_range {
         for (total, n) in counts.iter_mut().zip(c) {
             *total += n;
         }
     }
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
-    let results = w.map(&work, |(range, starts)| {
-        let mut builders: Vec<PieceBuilder<T>> = plans
-            .iter()
-            .zip(starts)
-            .map(|(p, &s)| PieceBuilder::new(p, s))
-            .collect();
-        probs.for_each_row_in::<T>(range.clone(), |f, row| {
-            let l = labels[f] as usize;
-            builders[l].push(&plans[l], row[l]);
-        });
-        builders
-            .into_iter()
-            .map(PieceBuilder::finish)
-            .collect::<Vec<Piece<T>>>()
+    let pieces = range_pieces::<T>(labels, probs, &vec![0; k], &per_range, &plans, w, ranges);
+    (thresholds_from_pieces(&counts, &plans, pieces), counts)
+}
+
+/// [`threshold_pieces`] of consecutive `ranges`, whose label counts are `per_range` and before
+/// which `first[c]` tokens of each class c come.
+pub fn range_pieces<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    first: &[usize],
+    per_range: &[Vec<usize>],
+    plans: &[Plan],
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<Vec<Piece<T>>> {
+    let mut starts = first.to_vec();
+    let mut work = Vec::with_capacity(ranges.len());
+    for (r, c) in ranges.iter().zip(per_range) {
+        work.push((r.clone(), starts.clone()));
+        for (s, n) in starts.iter_mut().zip(c) {
+            *s += n;
+        }
+    }
+    w.map(&work, |(range, starts)| {
+        threshold_pieces::<T>(labels, probs, range.clone(), starts, plans)
+    })
+}
+
+/// What rows `range` contribute to every class's sum, given how many tokens of each class come
+/// before them (`starts`) and the summation plans of the whole dataset.
+pub fn threshold_pieces<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    range: Range<usize>,
+    starts: &[usize],
+    plans: &[Plan],
+) -> Vec<Piece<T>> {
+    let mut builders: Vec<PieceBuilder<T>> = plans
+        .iter()
+        .zip(starts)
+        .map(|(p, &s)| PieceBuilder::new(p, s))
+        .collect();
+    probs.for_each_row_in::<T>(range, |f, row| {
+        let l = labels[f] as usize;
+        builders[l].push(&plans[l], row[l]);
     });
-    let mut per_class: Vec<Vec<Piece<T>>> =
-        (0..k).map(|_| Vec::with_capacity(ranges.len())).collect();
-    for pieces in results {
-        for (c, piece) in pieces.into_iter().enumerate() {
+    builders.into_iter().map(PieceBuilder::finish).collect()
+}
+
+/// Completes the thresholds from every range's [`threshold_pieces`], in token order.
+pub fn thresholds_from_pieces<T: Float>(
+    counts: &[usize],
+    plans: &[Plan],
+    pieces: impl IntoIterator<Item = Vec<Piece<T>>>,
+) -> Thresholds {
+    let mut per_class: Vec<Vec<Piece<T>>> = vec![Vec::new(); counts.len()];
+    for range_pieces in pieces {
+        for (c, piece) in range_pieces.into_iter().enumerate() {
             per_class[c].push(piece);
         }
     }
     let sums: Vec<T> = per_class
         .into_iter()
-        .zip(&plans)
+        .zip(plans)
         .map(|(p, plan)| assemble(plan, p))
         .collect();
-    (Thresholds::from_sums(&sums, &counts), counts)
+    Thresholds::from_sums(&sums, counts)
 }
 
 /// The first probability outside [0, 1] of some rows: (row, class, value).

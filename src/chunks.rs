@@ -1,0 +1,580 @@
+//! The job as map-reduce rounds over consecutive chunks of tokens, for engines that spread a
+//! dataset over machines. Each `chunk_*` step reads one chunk and returns a small summary; each
+//! `combine_*` step runs in one place on the summaries of every chunk, in chunk order. Together
+//! they give exactly [`filter::find_label_issues`]'s answer, wherever the chunk edges fall.
+//!
+//! 1. [`class_ids`](filter::class_ids) and [`label_counts`]: label counts per class.
+//! 2. [`chunk_thresholds`] → [`combine_thresholds`]: numpy's pairwise sums, completed across
+//!    chunk edges (see [`crate::pairwise`]).
+//! 3. [`chunk_scan`] → [`combine_scans`]: validation, joint counts, prune counts.
+//! 4. [`chunk_candidates`] → [`combine_candidates`]: each chunk's best candidates per prune
+//!    bucket (the global best `n` lie within the union of every chunk's best `n`).
+//! 5. [`chunk_issues`] → [`combine_issues`]: the flagged tokens with their scores, ranked.
+
+use crate::error::{Error, Result};
+use crate::filter::{self, FilterBy, Options};
+use crate::float::Float;
+use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN, SELECTED};
+use crate::pairwise::{Piece, Plan};
+use crate::parallel::Workers;
+use crate::prune;
+use crate::ragged::Probs;
+use crate::rank::{Keyed, Smallest};
+use crate::scores::{Method, Scorer};
+use crate::thresholds::{label_counts, range_pieces, thresholds_from_pieces, Outside, Thresholds};
+
+pub use crate::thresholds::label_counts as chunk_counts;
+
+/// Round 2: the chunk's share of every class's threshold sum, encoded for transport.
+/// `first[c]`: tokens of class c in earlier chunks; `counts`: tokens per class in the dataset.
+pub fn chunk_thresholds(
+    labels: &[u32],
+    probs: &Probs,
+    first: &[usize],
+    counts: &[usize],
+    threads: usize,
+) -> Vec<u8> {
+    if probs.is_f64() {
+        pieces_in::<f64>(labels, probs, first, counts, threads)
+    } else {
+        pieces_in::<f32>(labels, probs, first, counts, threads)
+    }
+}
+
+fn pieces_in<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    first: &[usize],
+    counts: &[usize],
+    threads: usize,
+) -> Vec<u8> {
+    let k = probs.num_classes();
+    let w = Workers::new(threads);
+    let ranges = w.ranges(labels.len());
+    let per_range = w.map(&ranges, |r| label_counts(&labels[r.clone()], k));
+    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let mut out = Vec::new();
+    for pieces in range_pieces::<T>(labels, probs, first, &per_range, &plans, &w, &ranges) {
+        for p in &pieces {
+            p.encode(&mut out);
+        }
+    }
+    out
+}
+
+/// The thresholds from every chunk's [`chunk_thresholds`], in chunk order.
+pub fn combine_thresholds(
+    encoded: &[&[u8]],
+    counts: &[usize],
+    f64_probs: bool,
+) -> Result<Thresholds> {
+    if f64_probs {
+        thresholds_in::<f64>(encoded, counts)
+    } else {
+        thresholds_in::<f32>(encoded, counts)
+    }
+}
+
+fn thresholds_in<T: Float>(encoded: &[&[u8]], counts: &[usize]) -> Result<Thresholds> {
+    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let mut ranges = Vec::new();
+    for bytes in encoded {
+        let mut rest = *bytes;
+        while !rest.is_empty() {
+            let pieces = (0..counts.len())
+                .map(|_| Piece::<T>::decode(&mut rest))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Invalid("truncated threshold summary".into()))?;
+            ranges.push(pieces);
+        }
+    }
+    Ok(thresholds_from_pieces(counts, &plans, ranges))
+}
+
+/// Round 3's summary of one chunk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanSummary {
+    /// K×K joint counts (row = given label), diagonal not clipped.
+    pub joint: Vec<i64>,
+    /// Tokens counted off the diagonal that the `+1e-6` unflag step keeps.
+    pub off_diagonal_not_near: usize,
+    /// The first probability outside [0, 1], with its dataset position.
+    pub outside_unit: Outside,
+}
+
+/// Round 3: validates the chunk's probabilities and counts its confident joint. Errors name
+/// dataset positions (`offset`: position of the chunk's first token).
+pub fn chunk_scan(
+    labels: &[u32],
+    probs: &Probs,
+    thresholds: &Thresholds,
+    offset: usize,
+    threads: usize,
+) -> Result<ScanSummary> {
+    let w = Workers::new(threads);
+    let ranges = w.ranges(labels.len());
+    let scan = if probs.is_f64() {
+        joint::scan::<f64>(labels, probs, thresholds, &w, &ranges)
+    } else {
+        joint::scan::<f32>(labels, probs, thresholds, &w, &ranges)
+    }
+    .map_err(|e| shifted(e, offset))?;
+    let off_diagonal_not_near = scan
+        .flags
+        .iter()
+        .filter(|&&f| f & OFF_DIAGONAL != 0 && f & NEAR_LABEL == 0)
+        .count();
+    Ok(ScanSummary {
+        joint: scan.joint,
+        off_diagonal_not_near,
+        outside_unit: scan.outside_unit.map(|(r, c, v)| (r + offset, c, v)),
+    })
+}
+
+fn shifted(e: Error, offset: usize) -> Error {
+    match e {
+        Error::NotFinite { row, class, value } => Error::NotFinite {
+            row: row + offset,
+            class,
+            value,
+        },
+        Error::OutOfRange { row, class, value } => Error::OutOfRange {
+            row: row + offset,
+            class,
+            value,
+        },
+        other => other,
+    }
+}
+
+/// What rounds 4 and 5 need to know of the whole dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanTotals {
+    /// Prune counts (row = guess, column = given label), for the pruning filters.
+    pub prune_counts: Option<Vec<i64>>,
+    /// How many lowest scores `low_self_confidence` and `low_normalized_margin` take.
+    pub wanted: usize,
+}
+
+/// Combines every chunk's [`chunk_scan`] (in chunk order): the first invalid value of the
+/// dataset is the error; otherwise the prune counts and the number of tokens to take.
+pub fn combine_scans(
+    scans: Vec<Result<ScanSummary>>,
+    counts: &[usize],
+    opts: &Options,
+) -> Result<ScanTotals> {
+    let k = counts.len();
+    let mut joint = vec![0i64; k * k];
+    let mut wanted = 0;
+    let mut outside = None;
+    // Chunks come in order, so the first error is the one at the lowest position.
+    for scan in scans {
+        let scan = scan?;
+        for (a, b) in joint.iter_mut().zip(&scan.joint) {
+            *a += b;
+        }
+        wanted += scan.off_diagonal_not_near;
+        outside = outside.or(scan.outside_unit);
+    }
+    if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
+        if let Some((row, class, value)) = outside {
+            return Err(Error::EntropyDomain { row, class, value });
+        }
+    }
+    let prune_counts =
+        prunes(opts.filter_by).then(|| filter::prune_matrix(opts, &joint, counts, k));
+    Ok(ScanTotals {
+        prune_counts,
+        wanted,
+    })
+}
+
+fn prunes(filter_by: FilterBy) -> bool {
+    matches!(
+        filter_by,
+        FilterBy::PruneByNoiseRate | FilterBy::PruneByClass | FilterBy::Both
+    )
+}
+
+fn takes_lowest(filter_by: FilterBy) -> bool {
+    matches!(
+        filter_by,
+        FilterBy::LowSelfConfidence | FilterBy::LowNormalizedMargin
+    )
+}
+
+/// Candidates of one chunk: (bucket, key, dataset position). Buckets: `c * K + j` for the
+/// tokens labelled c that class j prunes, `K * K + c` for `prune_by_class` on class c, and 0
+/// for the lowest scores of the `low_*` filters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Candidates {
+    pub bucket: Vec<u32>,
+    pub key: Vec<f64>,
+    pub pos: Vec<usize>,
+}
+
+impl Candidates {
+    fn push(&mut self, bucket: usize, key: f64, pos: usize) {
+        self.bucket.push(bucket as u32);
+        self.key.push(key);
+        self.pos.push(pos);
+    }
+}
+
+/// Round 4: the chunk's best candidates of every bucket. `counts`: the dataset's label counts.
+pub fn chunk_candidates(
+    labels: &[u32],
+    probs: &Probs,
+    plan: &ScanTotals,
+    counts: &[usize],
+    opts: &Options,
+    offset: usize,
+) -> Result<Candidates> {
+    if probs.is_f64() {
+        candidates_in::<f64>(labels, probs, plan, counts, opts, offset)
+    } else {
+        candidates_in::<f32>(labels, probs, plan, counts, opts, offset)
+    }
+}
+
+fn candidates_in<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    plan: &ScanTotals,
+    counts: &[usize],
+    opts: &Options,
+    offset: usize,
+) -> Result<Candidates> {
+    let k = probs.num_classes();
+    let w = Workers::new(opts.threads);
+    let ranges = w.ranges(labels.len());
+    let mut out = Candidates::default();
+    if takes_lowest(opts.filter_by) {
+        let method = lowest_by(opts.filter_by);
+        let scorer = Scorer::unadjusted(method);
+        let picked = filter::lowest_scores::<T>(labels, probs, &scorer, plan.wanted, &w, &ranges);
+        for item in picked.into_sorted() {
+            out.push(0, item.key, item.pos + offset);
+        }
+        return Ok(out);
+    }
+    let Some(pcm) = &plan.prune_counts else {
+        return Ok(out);
+    };
+    if pcm.len() != k * k || counts.len() != k {
+        return Err(Error::Invalid(
+            "prune counts do not match the classes".into(),
+        ));
+    }
+    let min = opts.min_examples_per_class;
+    let mut buf = vec![T::ZERO; k];
+    if opts.filter_by != FilterBy::PruneByNoiseRate {
+        for f in prune::select_by_class::<T>(labels, probs, pcm, counts, min, &w, &ranges) {
+            let c = labels[f] as usize;
+            out.push(k * k + c, probs.row(f, &mut buf)[c].to_f64(), f + offset);
+        }
+    }
+    if opts.filter_by != FilterBy::PruneByClass {
+        // A token can win several buckets; it is sent with its keys for all of its class's
+        // buckets, which adds candidates but never drops one.
+        let wanted = prune::noise_rate_wanted(pcm, counts, min);
+        let mut picked =
+            prune::select_by_noise_rate::<T>(labels, probs, pcm, counts, min, &w, &ranges);
+        picked.sort_unstable();
+        picked.dedup();
+        for f in picked {
+            let c = labels[f] as usize;
+            let row = probs.row(f, &mut buf);
+            for &(j, _) in &wanted[c] {
+                out.push(c * k + j, prune::margin_key(row, c, j), f + offset);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn lowest_by(filter_by: FilterBy) -> Method {
+    if filter_by == FilterBy::LowSelfConfidence {
+        Method::SelfConfidence
+    } else {
+        Method::NormalizedMargin
+    }
+}
+
+/// The tokens the filter selects (dataset positions, ascending), from every chunk's
+/// candidates. Not needed by `confident_learning` and `predicted_neq_given`.
+pub fn combine_candidates(
+    candidates: &Candidates,
+    plan: &ScanTotals,
+    counts: &[usize],
+    opts: &Options,
+) -> Result<Vec<usize>> {
+    let k = counts.len();
+    let mut sizes: Vec<Option<usize>> = vec![None; k * k + k];
+    if takes_lowest(opts.filter_by) {
+        sizes[0] = Some(plan.wanted);
+    } else if let Some(pcm) = &plan.prune_counts {
+        let min = opts.min_examples_per_class;
+        if opts.filter_by != FilterBy::PruneByNoiseRate {
+            for (c, n) in prune::class_wanted(pcm, counts, min)
+                .into_iter()
+                .enumerate()
+            {
+                sizes[k * k + c] = n;
+            }
+        }
+        if opts.filter_by != FilterBy::PruneByClass {
+            for (c, per_class) in prune::noise_rate_wanted(pcm, counts, min)
+                .iter()
+                .enumerate()
+            {
+                for &(j, n) in per_class {
+                    sizes[c * k + j] = Some(n);
+                }
+            }
+        }
+    } else {
+        return Ok(Vec::new());
+    }
+    let mut pickers: Vec<Option<Smallest>> = sizes.iter().map(|n| n.map(Smallest::new)).collect();
+    let c = candidates;
+    if c.key.len() != c.bucket.len() || c.pos.len() != c.bucket.len() {
+        return Err(Error::Invalid("candidate arrays differ in length".into()));
+    }
+    for ((&b, &key), &pos) in c.bucket.iter().zip(&c.key).zip(&c.pos) {
+        match pickers.get_mut(b as usize) {
+            Some(Some(p)) => p.push(Keyed::new(key, pos)),
+            _ => return Err(Error::Invalid(format!("candidate of unknown bucket {b}"))),
+        }
+    }
+    let positions = |range: std::ops::Range<usize>, pickers: &mut Vec<Option<Smallest>>| {
+        let mut v: Vec<usize> = pickers[range]
+            .iter_mut()
+            .filter_map(Option::take)
+            .flat_map(Smallest::positions)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    Ok(match opts.filter_by {
+        FilterBy::PruneByClass => positions(k * k..k * k + k, &mut pickers),
+        FilterBy::Both => {
+            let by_class = positions(k * k..k * k + k, &mut pickers);
+            let mut by_rate = positions(0..k * k, &mut pickers);
+            by_rate.retain(|f| by_class.binary_search(f).is_ok());
+            by_rate
+        }
+        _ => positions(0..k * k, &mut pickers),
+    })
+}
+
+/// Round 5: the chunk's label issues with their ranking scores (0 when unranked), given the
+/// dataset's thresholds and the tokens [`combine_candidates`] selected within the chunk
+/// (positions relative to the chunk).
+pub fn chunk_issues(
+    labels: &[u32],
+    probs: &Probs,
+    thresholds: &Thresholds,
+    selected: &[usize],
+    opts: &Options,
+    offset: usize,
+) -> Result<Vec<Keyed>> {
+    if probs.is_f64() {
+        issues_in::<f64>(labels, probs, thresholds, selected, opts, offset)
+    } else {
+        issues_in::<f32>(labels, probs, thresholds, selected, opts, offset)
+    }
+}
+
+fn issues_in<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    thresholds: &Thresholds,
+    selected: &[usize],
+    opts: &Options,
+    offset: usize,
+) -> Result<Vec<Keyed>> {
+    let w = Workers::new(opts.threads);
+    let ranges = w.ranges(labels.len());
+    let mut flags = joint::scan::<T>(labels, probs, thresholds, &w, &ranges)
+        .map_err(|e| shifted(e, offset))?
+        .flags;
+    match opts.filter_by {
+        FilterBy::ConfidentLearning => filter::mark(&mut flags, OFF_DIAGONAL),
+        FilterBy::PredictedNeqGiven => filter::mark(&mut flags, PREDICTED_NEQ_GIVEN),
+        _ => {
+            for &f in selected {
+                let flag = flags.get_mut(f).ok_or_else(|| {
+                    Error::Invalid(format!("selected token {f} is not in the chunk"))
+                })?;
+                *flag |= SELECTED;
+            }
+        }
+    }
+    let drop = if takes_lowest(opts.filter_by) {
+        0
+    } else {
+        NEAR_LABEL
+    };
+    let issues = filter::collect(&flags, drop, &w, &ranges);
+    Ok(match opts.rank_by {
+        None => issues
+            .into_iter()
+            .map(|f| Keyed::new(0.0, f + offset))
+            .collect(),
+        Some(method) => {
+            let adjust = opts.adjust_pred_probs.then_some(thresholds);
+            let scorer = Scorer::new(method, adjust)?;
+            filter::score_issues::<T>(labels, probs, &issues, &scorer, offset, &w)
+        }
+    })
+}
+
+/// The dataset positions of the issues, ranked, from every chunk's [`chunk_issues`].
+pub fn combine_issues(mut keyed: Vec<Keyed>, threads: usize) -> Vec<usize> {
+    Workers::new(threads).sort(&mut keyed);
+    keyed.into_iter().map(|k| k.pos).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Runs every round over chunks cut at `cuts`, as a distributed engine would.
+    fn chunked(
+        labels: &[u32],
+        p: &Array2<f64>,
+        cuts: &[usize],
+        opts: &Options,
+    ) -> Result<Vec<usize>> {
+        let k = p.ncols();
+        let mut edges = vec![0];
+        edges.extend(cuts.iter().copied());
+        edges.push(labels.len());
+        let chunks: Vec<(usize, usize)> = edges.windows(2).map(|w| (w[0], w[1])).collect();
+        let views: Vec<Probs> = chunks
+            .iter()
+            .map(|&(a, b)| Probs::from_view_f64(p.slice(ndarray::s![a..b, ..])).unwrap())
+            .collect();
+        let per_chunk: Vec<Vec<usize>> = chunks
+            .iter()
+            .map(|&(a, b)| chunk_counts(&labels[a..b], k))
+            .collect();
+        let mut counts = vec![0; k];
+        let mut firsts = Vec::new();
+        for c in &per_chunk {
+            firsts.push(counts.clone());
+            for (t, n) in counts.iter_mut().zip(c) {
+                *t += n;
+            }
+        }
+        filter::check_options(filter::single_class(labels.iter().copied()), k, opts)?;
+        let encoded: Vec<Vec<u8>> = chunks
+            .iter()
+            .zip(&views)
+            .zip(&firsts)
+            .map(|((&(a, b), v), first)| chunk_thresholds(&labels[a..b], v, first, &counts, 2))
+            .collect();
+        let slices: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        let t = combine_thresholds(&slices, &counts, true)?;
+        let scans = chunks
+            .iter()
+            .zip(&views)
+            .map(|(&(a, b), v)| chunk_scan(&labels[a..b], v, &t, a, 2))
+            .collect();
+        let plan = combine_scans(scans, &counts, opts)?;
+        let mut all = Candidates::default();
+        for (&(a, b), v) in chunks.iter().zip(&views) {
+            let c = chunk_candidates(&labels[a..b], v, &plan, &counts, opts, a)?;
+            all.bucket.extend(c.bucket);
+            all.key.extend(c.key);
+            all.pos.extend(c.pos);
+        }
+        let selected = combine_candidates(&all, &plan, &counts, opts)?;
+        let mut keyed = Vec::new();
+        for (&(a, b), v) in chunks.iter().zip(&views) {
+            let mine: Vec<usize> = selected
+                .iter()
+                .filter(|&&f| a <= f && f < b)
+                .map(|f| f - a)
+                .collect();
+            keyed.extend(chunk_issues(&labels[a..b], v, &t, &mine, opts, a)?);
+        }
+        Ok(combine_issues(keyed, 2))
+    }
+
+    fn data(n: usize, k: usize, seed: u64) -> (Vec<u32>, Array2<f64>) {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut p = Array2::from_shape_fn((n, k), |_| (next() % 1000) as f64 + 1.0);
+        for mut row in p.rows_mut() {
+            let s: f64 = row.sum();
+            row.mapv_inplace(|v| v / s);
+        }
+        // Mostly the argmax, sometimes another class (a label error), class k-1 rare.
+        let labels = (0..n)
+            .map(|i| {
+                let r = next();
+                let top = joint::argmax(p.row(i).as_slice().unwrap()) as u32;
+                if r % 10 == 0 {
+                    (r / 10 % (k as u64 - 1)) as u32
+                } else {
+                    top
+                }
+            })
+            .collect();
+        (labels, p)
+    }
+
+    #[test]
+    fn any_cut_gives_the_single_machine_answer() {
+        let (labels, p) = data(3000, 5, 7);
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        for filter_by in FilterBy::NAMES {
+            for rank_by in [
+                None,
+                Some(Method::SelfConfidence),
+                Some(Method::NormalizedMargin),
+            ] {
+                let opts = Options {
+                    filter_by: FilterBy::parse(filter_by).unwrap(),
+                    rank_by,
+                    ..Options::default()
+                };
+                let whole = filter::find_label_issues(&labels, &probs, &opts).unwrap();
+                assert!(!whole.is_empty());
+                for cuts in [vec![], vec![1], vec![129, 130, 1000], vec![7, 1500, 2999]] {
+                    let got = chunked(&labels, &p, &cuts, &opts).unwrap();
+                    assert_eq!(got, whole, "{filter_by} {rank_by:?} cut at {cuts:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_invalid_value_of_the_dataset_is_reported() {
+        let (labels, mut p) = data(500, 3, 1);
+        p[[420, 1]] = f64::NAN;
+        p[[90, 2]] = 1.5;
+        let opts = Options::default();
+        let err = chunked(&labels, &p, &[100, 300], &opts).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::OutOfRange {
+                    row: 90,
+                    class: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
