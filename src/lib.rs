@@ -25,3 +25,5 @@ pub use scores::Method;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_chunks;

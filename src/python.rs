@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 /// How to name a token in messages: "sentence 3, token 2" or "token 7".
-enum Where<'a> {
+pub(crate) enum Where<'a> {
     Sentences(&'a Offsets),
     Flat,
 }
@@ -36,7 +36,7 @@ impl Where<'_> {
     }
 }
 
-fn core_error(err: Error, at: &Where) -> PyErr {
+pub(crate) fn core_error(err: Error, at: &Where) -> PyErr {
     let msg = match err {
         Error::NotFinite { row, class, value } => format!(
             "pred_probs at {} holds {value} for class {class}; probabilities must be finite",
@@ -67,7 +67,7 @@ fn core_error(err: Error, at: &Where) -> PyErr {
 }
 
 /// The keyword options both entry points share, parsed from their `**options`.
-fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
+pub(crate) fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
     const KNOWN: [&str; 11] = [
         "filter_by",
         "rank_by",
@@ -415,7 +415,7 @@ fn class_ids(raw: impl ExactSizeIterator<Item = i64>, k: usize, at: &Where) -> P
 }
 
 /// Holds borrowed arrays of either dtype.
-enum Borrowed<'py> {
+pub(crate) enum Borrowed<'py> {
     F32(PyReadonlyArray2<'py, f32>),
     F64(PyReadonlyArray2<'py, f64>),
 }
@@ -431,7 +431,7 @@ fn typed<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Typed<'py>> {
     }
 }
 
-fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
+pub(crate) fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
     let err = |e: numpy::BorrowError| PyValueError::new_err(e.to_string());
     Ok(match typed(arr)? {
         Typed::F32(a) => Borrowed::F32(a.try_readonly().map_err(err)?),
@@ -439,7 +439,7 @@ fn borrow<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Borrowed<'py>> {
     })
 }
 
-fn block<'a>(b: &'a Borrowed<'_>) -> Block<'a> {
+pub(crate) fn block<'a>(b: &'a Borrowed<'_>) -> Block<'a> {
     match b {
         Borrowed::F32(r) => Block::F32(r.as_array()),
         Borrowed::F64(r) => Block::F64(r.as_array()),
@@ -474,7 +474,7 @@ fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
 
 /// Runs `f` without the GIL. A panic (a bug: validation never panics) becomes an ordinary
 /// error instead of pyo3's `PanicException`, which derives from `BaseException`.
-fn without_gil<T: Send>(
+pub(crate) fn without_gil<T: Send>(
     py: Python<'_>,
     f: impl FnOnce() -> Result<T, Error> + Send,
 ) -> Result<T, Error> {
@@ -614,37 +614,7 @@ fn find_label_issues_flat<'py>(
             raw.len()
         )));
     }
-    let offsets = match lengths {
-        None => None,
-        Some(l) => {
-            let ro = l
-                .try_readonly()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            let mut lens = Vec::with_capacity(ro.len());
-            let mut total = 0usize;
-            for (s, &x) in ro.as_array().iter().enumerate() {
-                if x < 0 {
-                    return Err(PyValueError::new_err(format!(
-                        "lengths[{s}] = {x}; sentence lengths cannot be negative"
-                    )));
-                }
-                total = total.checked_add(x as usize).ok_or_else(|| {
-                    PyValueError::new_err(format!(
-                        "lengths add up to more than {} tokens; pred_probs has {n} rows",
-                        usize::MAX
-                    ))
-                })?;
-                lens.push(x as usize);
-            }
-            if total != n {
-                return Err(PyValueError::new_err(format!(
-                    "lengths add up to {total} tokens but pred_probs has {n} rows"
-                )));
-            }
-            let o = Offsets::from_lengths(lens);
-            Some(o)
-        }
-    };
+    let offsets = lengths.map(|l| sentence_offsets(l, n)).transpose()?;
     let at = match &offsets {
         Some(o) => Where::Sentences(o),
         None => Where::Flat,
@@ -674,6 +644,35 @@ fn find_label_issues_flat<'py>(
             Ok(v.into_pyarray(py).into_any())
         }
     }
+}
+
+/// Sentence offsets from `lengths`, which must add up to `n` tokens.
+pub(crate) fn sentence_offsets(lengths: &Bound<'_, PyArray1<i64>>, n: usize) -> PyResult<Offsets> {
+    let ro = lengths
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let mut lens = Vec::with_capacity(ro.len());
+    let mut total = 0usize;
+    for (s, &x) in ro.as_array().iter().enumerate() {
+        if x < 0 {
+            return Err(PyValueError::new_err(format!(
+                "lengths[{s}] = {x}; sentence lengths cannot be negative"
+            )));
+        }
+        total = total.checked_add(x as usize).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "lengths add up to more than {} tokens; pred_probs has {n} rows",
+                usize::MAX
+            ))
+        })?;
+        lens.push(x as usize);
+    }
+    if total != n {
+        return Err(PyValueError::new_err(format!(
+            "lengths add up to {total} tokens but pred_probs has {n} rows"
+        )));
+    }
+    Ok(Offsets::from_lengths(lens))
 }
 
 /// Class ids and a borrowed flat probability matrix, validated for the kernels below.
@@ -716,7 +715,11 @@ fn threads(n_jobs: Option<i64>) -> usize {
     n_jobs.map_or(0, |n| n.max(1) as usize)
 }
 
-fn float_array<'py>(py: Python<'py>, values: Vec<f64>, narrow: bool) -> Bound<'py, PyAny> {
+pub(crate) fn float_array<'py>(
+    py: Python<'py>,
+    values: Vec<f64>,
+    narrow: bool,
+) -> Bound<'py, PyAny> {
     if narrow {
         let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
         v.into_pyarray(py).into_any()
@@ -725,7 +728,7 @@ fn float_array<'py>(py: Python<'py>, values: Vec<f64>, narrow: bool) -> Bound<'p
     }
 }
 
-fn square(values: Vec<i64>, k: usize) -> PyResult<Array2<i64>> {
+pub(crate) fn square(values: Vec<i64>, k: usize) -> PyResult<Array2<i64>> {
     Array2::from_shape_vec((k, k), values).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
@@ -910,6 +913,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calibrate_confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(label_quality_scores, m)?)?;
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
+    crate::python_chunks::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
