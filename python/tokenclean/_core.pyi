@@ -1,4 +1,4 @@
-"""Type stubs of the compiled engine (``src/python.rs``)."""
+"""Type stubs of the compiled engine (``src/python.rs``, ``src/python_chunks.rs``)."""
 
 from typing import Any
 
@@ -8,6 +8,16 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "calibrate_confident_joint",
+    "chunk_candidates",
+    "chunk_counts",
+    "chunk_issues",
+    "chunk_scan",
+    "chunk_thresholds",
+    "combine_candidates",
+    "combine_counts",
+    "combine_issues",
+    "combine_scans",
+    "combine_thresholds",
     "confident_joint",
     "confident_thresholds",
     "find_label_issues_flat",
@@ -73,3 +83,71 @@ def sentence_scores(
     method: str = "min",
     temperature: float = 0.05,
 ) -> npt.NDArray[np.float64]: ...
+
+# The chunked rounds of tokenclean.dask (``src/python_chunks.rs``): ``chunk_*`` run on a
+# worker per chunk, ``combine_*`` on the client over every chunk's summary, in chunk order.
+# A flaw is an invalid value found by a worker: (kind, position, class or label, value or K).
+
+_I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
+_Flaw = tuple[str, int, int, float]
+_Probs = npt.NDArray[np.floating[Any]]
+
+def chunk_counts(labels: _I64, k: int, offset: int) -> tuple[_I64 | None, _Flaw | None]: ...
+def combine_counts(
+    parts: list[tuple[_I64 | None, _Flaw | None]],
+    lengths: _I64,
+    n: int,
+    k: int,
+    **options: Any,
+) -> _I64: ...
+def chunk_thresholds(
+    labels: _I64,
+    pred_probs: _Probs,
+    first: _I64,
+    counts: _I64,
+    n_jobs: int | None = None,
+) -> bytes: ...
+def combine_thresholds(parts: list[bytes], counts: _I64, float64: bool) -> tuple[_F64, bool]: ...
+def chunk_scan(
+    labels: _I64,
+    pred_probs: _Probs,
+    thresholds: _F64,
+    wide: bool,
+    offset: int,
+    n_jobs: int | None = None,
+) -> tuple[_I64 | None, int, tuple[int, int, float] | None, _Flaw | None]: ...
+def combine_scans(
+    parts: list[tuple[_I64 | None, int, tuple[int, int, float] | None, _Flaw | None]],
+    counts: _I64,
+    lengths: _I64,
+    **options: Any,
+) -> tuple[_I64 | None, int]: ...
+def chunk_candidates(
+    labels: _I64,
+    pred_probs: _Probs,
+    prune_counts: _I64 | None,
+    wanted: int,
+    counts: _I64,
+    offset: int,
+    **options: Any,
+) -> tuple[npt.NDArray[np.uint32], _F64, _I64]: ...
+def combine_candidates(
+    bucket: npt.NDArray[np.uint32],
+    key: _F64,
+    pos: _I64,
+    prune_counts: _I64 | None,
+    wanted: int,
+    counts: _I64,
+    **options: Any,
+) -> _I64: ...
+def chunk_issues(
+    labels: _I64,
+    pred_probs: _Probs,
+    thresholds: _F64,
+    wide: bool,
+    selected: _I64,
+    offset: int,
+    **options: Any,
+) -> tuple[_F64, _I64]: ...
+def combine_issues(key: _F64, pos: _I64, lengths: _I64, n: int, **options: Any) -> _I64: ...

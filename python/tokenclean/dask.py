@@ -23,8 +23,9 @@ from tokenclean import _core
 from tokenclean._options import core_kwargs, float_probs, int_labels
 
 try:
-    import dask
     import dask.array as da
+    from dask.base import compute
+    from dask.delayed import delayed
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError(
         'tokenclean.dask needs dask; install it with: pip install "tokenclean[dask]"'
@@ -110,21 +111,21 @@ def find_label_issues(
     ]
 
     def each(func: Any, *args: Any, **kw: Any) -> list[Any]:
-        task = dask.delayed(func, pure=True)
-        out = dask.compute(*[task(lab, pp, off, *args, **kw) for lab, pp, off, _ in pieces])
+        task = delayed(func, pure=True)
+        out = compute(*[task(lab, pp, off, *args, **kw) for lab, pp, off, _ in pieces])
         return list(out)
 
     def each_with(func: Any, per_chunk: list[Any], *args: Any, **kw: Any) -> list[Any]:
-        task = dask.delayed(func, pure=True)
+        task = delayed(func, pure=True)
         tasks = [
             task(lab, pp, off, extra, *args, **kw)
             for (lab, pp, off, _), extra in zip(pieces, per_chunk)
         ]
-        return list(dask.compute(*tasks))
+        return list(compute(*tasks))
 
     # 1: label counts, checks of labels, lengths and options.
-    count = dask.delayed(_chunk_counts, pure=True)
-    counted = list(dask.compute(*[count(lab, off, k) for lab, _, off, _ in pieces]))
+    count = delayed(_chunk_counts, pure=True)
+    counted = list(compute(*[count(lab, off, k) for lab, _, off, _ in pieces]))
     counts = _core.combine_counts(counted, lens, n, k, **opts)
     firsts = np.cumsum([np.zeros(k, np.int64)] + [c for c, _ in counted[:-1]], axis=0)
 
@@ -141,9 +142,7 @@ def find_label_issues(
     if core["filter_by"] in _PRUNING + _LOWEST:
         found = each(_chunk_candidates, prune_counts, wanted, counts, **opts)
         bucket, key, pos = (np.concatenate([f[i] for f in found]) for i in range(3))
-        selected = _core.combine_candidates(
-            bucket, key, pos, prune_counts, wanted, counts, **opts
-        )
+        selected = _core.combine_candidates(bucket, key, pos, prune_counts, wanted, counts, **opts)
 
     # 5: the flagged tokens with their scores, ranked on the client.
     cuts = np.searchsorted(selected, [off for _, _, off, _ in pieces] + [n])
@@ -219,20 +218,40 @@ def _chunk_scan(
 
 
 def _chunk_candidates(
-    labels: Any, pred_probs: Any, offset: int, prune_counts: Any, wanted: int, counts: Any,
+    labels: Any,
+    pred_probs: Any,
+    offset: int,
+    prune_counts: Any,
+    wanted: int,
+    counts: Any,
     **options: Any,
 ) -> Any:
     return _core.chunk_candidates(
-        int_labels(labels), float_probs(pred_probs), prune_counts, wanted, counts, offset,
+        int_labels(labels),
+        float_probs(pred_probs),
+        prune_counts,
+        wanted,
+        counts,
+        offset,
         **options,
     )
 
 
 def _chunk_issues(
-    labels: Any, pred_probs: Any, offset: int, selected: Any, thresholds: Any, wide: bool,
+    labels: Any,
+    pred_probs: Any,
+    offset: int,
+    selected: Any,
+    thresholds: Any,
+    wide: bool,
     **options: Any,
 ) -> Any:
     return _core.chunk_issues(
-        int_labels(labels), float_probs(pred_probs), thresholds, wide, selected, offset,
+        int_labels(labels),
+        float_probs(pred_probs),
+        thresholds,
+        wide,
+        selected,
+        offset,
         **options,
     )

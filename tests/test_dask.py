@@ -1,0 +1,207 @@
+"""tokenclean.dask gives exactly find_label_issues_flat's answer, on a real multi-process cluster.
+
+The cluster tests run every round on two worker processes; the hypothesis test runs the same
+rounds on dask's synchronous scheduler, which is faster and reaches many more datasets and
+chunkings (the rounds do not depend on where they run).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import FILTER_BY, RANKINGS, flat_datasets, kwargs_strategy, outcome
+from tokenclean import dask as tcd
+from tokenclean.token_classification.filter import find_label_issues_flat
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def dataset(
+    n: int, k: int, dtype: Any, seed: int, *, flip: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, probabilities and sentence lengths (0-12 tokens, some empty)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 13, size=2 * n // 6 + 2)
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n) + 1]
+    lengths[-1] -= lengths.sum() - n
+    true = rng.integers(0, k, size=n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += rng.uniform(0, 4, size=n)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < flip, rng.integers(0, k, size=n), true)
+    return labels.astype(np.int64), p.astype(dtype), lengths.astype(np.int64)
+
+
+def on_dask(
+    labels: np.ndarray, pred_probs: np.ndarray, lengths: Any, rows: Any, **kwargs: Any
+) -> np.ndarray:
+    """``tokenclean.dask.find_label_issues`` on arrays cut in chunks of ``rows`` rows (a size,
+    or a tuple of sizes)."""
+    return tcd.find_label_issues(
+        da.from_array(labels, chunks=(rows,)),
+        da.from_array(pred_probs, chunks=(rows, -1)),
+        lengths,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ranked_by", [*RANKINGS, None])
+@pytest.mark.parametrize("filter_by", FILTER_BY)
+def test_every_filter_and_ranking(
+    client: Client, filter_by: str, ranked_by: str | None, dtype: Any
+) -> None:
+    labels, p, lengths = dataset(3000, 6, dtype, seed=11)
+    kw = {"filter_by": filter_by, "return_indices_ranked_by": ranked_by}
+    want = find_label_issues_flat(labels, p, lengths, **kw)
+    assert len(want) > 20
+    # 401 rows per chunk: edges fall inside sentences and inside numpy's summation leaves.
+    got = on_dask(labels, p, lengths, 401, **kw)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int64 and got.shape == want.shape
+
+
+def test_chunks_without_some_classes_and_empty_chunks(client: Client) -> None:
+    labels, p, lengths = dataset(2000, 5, np.float32, seed=3)
+    # Class 4 only in the last 300 tokens, class 3 never: chunks hold no token of some class.
+    labels[labels == 4] = 0
+    labels[-300:][labels[-300:] == 2] = 4
+    labels[labels == 3] = 1
+    chunks = (1, 0, 700, 999, 0, 300)
+    for filter_by in FILTER_BY:
+        want = find_label_issues_flat(labels, p, lengths, filter_by=filter_by)
+        got = on_dask(labels, p, lengths, chunks, filter_by=filter_by)
+        np.testing.assert_array_equal(got, want, err_msg=filter_by)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"num_to_remove_per_class": [3, 0, 5, 1]},
+        {"filter_by": "both", "num_to_remove_per_class": [2, 2, 2, 2]},
+        {"frac_noise": 0.5, "min_examples_per_class": 30},
+        {"rank_by_kwargs": {"adjust_pred_probs": True}, "n_jobs": 2},
+        {"filter_by": "prune_by_class", "return_indices_ranked_by": "normalized_margin"},
+    ],
+)
+def test_keywords(client: Client, kw: dict[str, Any]) -> None:
+    labels, p, lengths = dataset(2500, 4, np.float64, seed=5)
+    want = find_label_issues_flat(labels, p, lengths, **kw)
+    np.testing.assert_array_equal(on_dask(labels, p, lengths, 333, **kw), want)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_given_confident_joint_in_either_layout(client: Client, order: str) -> None:
+    labels, p, lengths = dataset(1500, 3, np.float32, seed=8)
+    cj = np.asarray([[400.0, 30.0, 12.0], [25.0, 380.0, 40.0], [9.0, 21.0, 450.0]], order=order)
+    want = find_label_issues_flat(labels, p, lengths, confident_joint=cj)
+    np.testing.assert_array_equal(on_dask(labels, p, lengths, 250, confident_joint=cj), want)
+
+
+def test_dask_lengths_and_numpy_labels(client: Client) -> None:
+    labels, p, lengths = dataset(1200, 3, np.float32, seed=2)
+    want = find_label_issues_flat(labels, p, lengths)
+    got = tcd.find_label_issues(
+        labels, da.from_array(p, chunks=(170, 1)), da.from_array(lengths, chunks=50)
+    )
+    np.testing.assert_array_equal(got, want)
+
+
+def flat_error(labels: np.ndarray, p: np.ndarray, lengths: Any, **kw: Any) -> str:
+    with pytest.raises(ValueError) as e:
+        find_label_issues_flat(labels, p, lengths, **kw)
+    return str(e.value)
+
+
+def test_the_first_invalid_value_of_the_dataset_is_named(client: Client) -> None:
+    labels, p, lengths = dataset(1000, 3, np.float64, seed=4)
+    p[900, 1] = np.nan
+    p[450, 2] = 1.5  # an earlier chunk's problem wins, whichever worker finishes first
+    message = flat_error(labels, p, lengths)
+    assert "sentence" in message and "1.5" in message
+    with pytest.raises(ValueError, match=re.escape(message)):
+        on_dask(labels, p, lengths, 100)
+
+
+def test_bad_labels_and_lengths_are_refused_as_by_the_flat_function(client: Client) -> None:
+    labels, p, lengths = dataset(600, 3, np.float32, seed=6)
+    bad = labels.copy()
+    bad[[333, 500]] = [7, -1]
+    message = flat_error(bad, p, lengths)
+    assert "label 7" in message
+    with pytest.raises(ValueError, match=re.escape(message)):
+        on_dask(bad, p, lengths, 100)
+    short = lengths.copy()
+    short[0] += 1
+    with pytest.raises(ValueError, match=re.escape(flat_error(labels, p, short))):
+        on_dask(labels, p, short, 100)
+    one = np.zeros_like(labels) + 2
+    with pytest.raises(ValueError, match=re.escape(flat_error(one, p, lengths))):
+        on_dask(one, p, lengths, 100)
+
+
+def test_what_is_not_supported_is_refused(client: Client) -> None:
+    labels, p, lengths = dataset(300, 3, np.float32, seed=1)
+    with pytest.raises(NotImplementedError, match="low_memory"):
+        on_dask(labels, p, lengths, 100, low_memory=True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        on_dask(labels, p.astype(np.float16), lengths, 100)
+    with pytest.raises(TypeError, match="integer class ids"):
+        on_dask(labels.astype(np.float64), p, lengths, 100)
+    with pytest.raises(ValueError, match="299 labels but 300 rows of pred_probs"):
+        tcd.find_label_issues(labels[:-1], da.from_array(p, chunks=(100, 3)), lengths)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        unknown = da.from_array(p, chunks=(100, 3))
+        tcd.find_label_issues(labels, unknown[unknown[:, 0] >= 0], lengths)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        on_dask(labels, p, lengths, 100, filter_bye="both")
+
+
+@settings(deadline=None)
+@given(
+    data=flat_datasets(max_classes=12, max_sentences=40),
+    kwargs=kwargs_strategy(allow_low_memory=False),
+    cuts=st.lists(st.integers(0, 1000), max_size=5),
+    sentences=st.lists(st.integers(0, 1000), max_size=30),
+)
+def test_any_chunking_gives_the_flat_answer(
+    data: tuple[np.ndarray, np.ndarray],
+    kwargs: dict[str, Any],
+    cuts: list[int],
+    sentences: list[int],
+) -> None:
+    labels, p = data
+    n = len(labels)
+    edges = sorted({0, n, *(c % (n + 1) for c in cuts)})
+    chunks = tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
+    bounds = sorted({0, n, *(s % (n + 1) for s in sentences)})
+    lengths = np.diff(bounds)
+    want = outcome(find_label_issues_flat, labels, p, lengths, **kwargs)
+    with dask.config.set(scheduler="synchronous"):
+        got = outcome(on_dask, labels, p, lengths, chunks, **kwargs)
+    if want[0] == "raised":
+        assert got[0] == "raised" and type(got[1]) is type(want[1]), (got, want)
+        assert str(got[1]) == str(want[1])
+    else:
+        assert got[0] == "ok", got[1]
+        np.testing.assert_array_equal(got[1], want[1])
