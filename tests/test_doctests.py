@@ -15,6 +15,7 @@ MODULES = [
     "tokenclean.rank",
     "tokenclean.token_classification.rank",
     "tokenclean.token_classification.summary",
+    "tokenclean.dask",
 ]
 
 
