@@ -214,106 +214,26 @@ pub struct Candidates {
 }
 
 impl Candidates {
-    fn push(&mut self, bucket: usize, key: f64, pos: usize) {
-        self.bucket.push(bucket as u32);
-        self.key.push(key);
-        self.pos.push(pos);
-    }
-}
-
-/// Round 4: the chunk's best candidates of every bucket. `counts`: the dataset's label counts.
-pub fn chunk_candidates(
-    labels: &[u32],
-    probs: &Probs,
-    plan: &ScanTotals,
-    counts: &[usize],
-    opts: &Options,
-    offset: usize,
-) -> Result<Candidates> {
-    if probs.is_f64() {
-        candidates_in::<f64>(labels, probs, plan, counts, opts, offset)
-    } else {
-        candidates_in::<f32>(labels, probs, plan, counts, opts, offset)
-    }
-}
-
-fn candidates_in<T: Float>(
-    labels: &[u32],
-    probs: &Probs,
-    plan: &ScanTotals,
-    counts: &[usize],
-    opts: &Options,
-    offset: usize,
-) -> Result<Candidates> {
-    let k = probs.num_classes();
-    let w = Workers::new(opts.threads);
-    let ranges = w.ranges(labels.len());
-    let mut out = Candidates::default();
-    if takes_lowest(opts.filter_by) {
-        let method = lowest_by(opts.filter_by);
-        let scorer = Scorer::unadjusted(method);
-        let picked = filter::lowest_scores::<T>(labels, probs, &scorer, plan.wanted, &w, &ranges);
-        for item in picked.into_sorted() {
-            out.push(0, item.key, item.pos + offset);
-        }
-        return Ok(out);
-    }
-    let Some(pcm) = &plan.prune_counts else {
-        return Ok(out);
-    };
-    if pcm.len() != k * k || counts.len() != k {
-        return Err(Error::Invalid(
-            "prune counts do not match the classes".into(),
-        ));
-    }
-    let min = opts.min_examples_per_class;
-    let mut buf = vec![T::ZERO; k];
-    if opts.filter_by != FilterBy::PruneByNoiseRate {
-        for f in prune::select_by_class::<T>(labels, probs, pcm, counts, min, &w, &ranges) {
-            let c = labels[f] as usize;
-            out.push(k * k + c, probs.row(f, &mut buf)[c].to_f64(), f + offset);
+    fn extend(&mut self, bucket: usize, items: Vec<Keyed>, offset: usize) {
+        for item in items {
+            self.bucket.push(bucket as u32);
+            self.key.push(item.key);
+            self.pos.push(item.pos + offset);
         }
     }
-    if opts.filter_by != FilterBy::PruneByClass {
-        // A token can win several buckets; it is sent with its keys for all of its class's
-        // buckets, which adds candidates but never drops one.
-        let wanted = prune::noise_rate_wanted(pcm, counts, min);
-        let mut picked =
-            prune::select_by_noise_rate::<T>(labels, probs, pcm, counts, min, &w, &ranges);
-        picked.sort_unstable();
-        picked.dedup();
-        for f in picked {
-            let c = labels[f] as usize;
-            let row = probs.row(f, &mut buf);
-            for &(j, _) in &wanted[c] {
-                out.push(c * k + j, prune::margin_key(row, c, j), f + offset);
-            }
-        }
-    }
-    Ok(out)
 }
 
-fn lowest_by(filter_by: FilterBy) -> Method {
-    if filter_by == FilterBy::LowSelfConfidence {
-        Method::SelfConfidence
-    } else {
-        Method::NormalizedMargin
-    }
-}
+/// What each chunk sends per bucket (indexed as [`Candidates`] buckets): its best `n`,
+/// restricted to items before the bound when there is one.
+pub type Take = Vec<Option<(usize, Option<Keyed>)>>;
 
-/// The tokens the filter selects (dataset positions, ascending), from every chunk's
-/// candidates. Not needed by `confident_learning` and `predicted_neq_given`.
-pub fn combine_candidates(
-    candidates: &Candidates,
-    plan: &ScanTotals,
-    counts: &[usize],
-    opts: &Options,
-) -> Result<Vec<usize>> {
+/// How many tokens the filter takes from each bucket.
+fn bucket_sizes(totals: &ScanTotals, counts: &[usize], opts: &Options) -> Vec<Option<usize>> {
     let k = counts.len();
-    let mut sizes: Vec<Option<usize>> = vec![None; k * k + k];
+    let mut sizes = vec![None; k * k + k];
     if takes_lowest(opts.filter_by) {
-        sizes[0] = Some(plan.wanted);
-    } else if let Some(pcm) = &plan.prune_counts {
+        sizes[0] = Some(totals.wanted);
+    } else if let Some(pcm) = &totals.prune_counts {
         let min = opts.min_examples_per_class;
         if opts.filter_by != FilterBy::PruneByNoiseRate {
             for (c, n) in prune::class_wanted(pcm, counts, min)
@@ -333,21 +253,158 @@ pub fn combine_candidates(
                 }
             }
         }
-    } else {
-        return Ok(Vec::new());
     }
-    let mut pickers: Vec<Option<Smallest>> = sizes.iter().map(|n| n.map(Smallest::new)).collect();
+    sizes
+}
+
+/// Picks the best `n` of every bucket from `candidates`.
+fn pick(candidates: &Candidates, sizes: &[Option<usize>]) -> Result<Vec<Option<Smallest>>> {
     let c = candidates;
     if c.key.len() != c.bucket.len() || c.pos.len() != c.bucket.len() {
         return Err(Error::Invalid("candidate arrays differ in length".into()));
     }
+    let mut pickers: Vec<Option<Smallest>> = sizes.iter().map(|n| n.map(Smallest::new)).collect();
     for ((&b, &key), &pos) in c.bucket.iter().zip(&c.key).zip(&c.pos) {
         match pickers.get_mut(b as usize) {
             Some(Some(p)) => p.push(Keyed::new(key, pos)),
             _ => return Err(Error::Invalid(format!("candidate of unknown bucket {b}"))),
         }
     }
-    let positions = |range: std::ops::Range<usize>, pickers: &mut Vec<Option<Smallest>>| {
+    Ok(pickers)
+}
+
+/// Round 4 is two exchanges (a distributed top-n): first every chunk sends about twice its
+/// share of each bucket's `n`; the `n`-th best of those bounds the true `n`-th from above, so
+/// then every chunk sends only its best `n` before that bound. `first`: `None` plans the first
+/// exchange, the candidates of the first plan the second.
+pub fn plan_candidates(
+    first: Option<&Candidates>,
+    totals: &ScanTotals,
+    counts: &[usize],
+    opts: &Options,
+    chunks: usize,
+) -> Result<Take> {
+    let sizes = bucket_sizes(totals, counts, opts);
+    let Some(first) = first else {
+        let share = |n: usize| n.min((2 * n).div_ceil(chunks.max(1)) + 16);
+        return Ok(sizes.iter().map(|n| n.map(|n| (share(n), None))).collect());
+    };
+    Ok(pick(first, &sizes)?
+        .into_iter()
+        .zip(&sizes)
+        .map(|(p, n)| {
+            let (p, n) = (p?, (*n)?);
+            let best = p.into_sorted();
+            let bound = (best.len() == n).then(|| best.last().copied()).flatten();
+            // Everything up to and including the n-th item: positions are integers.
+            Some((
+                n,
+                bound.map(|b| Keyed {
+                    key: b.key,
+                    pos: b.pos + 1,
+                }),
+            ))
+        })
+        .collect())
+}
+
+/// Round 4 on a chunk: its candidates of every bucket, as `take` asks.
+pub fn chunk_candidates(
+    labels: &[u32],
+    probs: &Probs,
+    take: &Take,
+    opts: &Options,
+    offset: usize,
+) -> Result<Candidates> {
+    if probs.is_f64() {
+        candidates_in::<f64>(labels, probs, take, opts, offset)
+    } else {
+        candidates_in::<f32>(labels, probs, take, opts, offset)
+    }
+}
+
+fn candidates_in<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    take: &Take,
+    opts: &Options,
+    offset: usize,
+) -> Result<Candidates> {
+    let k = probs.num_classes();
+    if take.len() != k * k + k {
+        return Err(Error::Invalid(
+            "the candidate plan does not match the classes".into(),
+        ));
+    }
+    let w = Workers::new(opts.threads);
+    let ranges = w.ranges(labels.len());
+    let fresh = |b: usize| {
+        take[b].map(|(n, bound)| match bound {
+            Some(bound) => Smallest::below(n, bound),
+            None => Smallest::new(n),
+        })
+    };
+    let mut out = Candidates::default();
+    if takes_lowest(opts.filter_by) {
+        let scorer = Scorer::unadjusted(lowest_by(opts.filter_by));
+        let make = || fresh(0).unwrap_or_else(|| Smallest::new(0));
+        let picked = filter::lowest_scores_in::<T>(labels, probs, &scorer, make, &w, &ranges);
+        out.extend(0, picked.into_sorted(), offset);
+        return Ok(out);
+    }
+    if opts.filter_by != FilterBy::PruneByNoiseRate {
+        let make = || (0..k).map(|c| fresh(k * k + c)).collect();
+        for (c, p) in prune::class_pickers::<T>(labels, probs, make, &w, &ranges)
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(p) = p {
+                out.extend(k * k + c, p.into_sorted(), offset);
+            }
+        }
+    }
+    if opts.filter_by != FilterBy::PruneByClass {
+        let make = || {
+            (0..k)
+                .map(|c| {
+                    (0..k)
+                        .filter_map(|j| fresh(c * k + j).map(|p| (j, p)))
+                        .collect()
+                })
+                .collect()
+        };
+        for (c, per_class) in prune::rate_pickers::<T>(labels, probs, make, &w, &ranges)
+            .into_iter()
+            .enumerate()
+        {
+            for (j, p) in per_class {
+                out.extend(c * k + j, p.into_sorted(), offset);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn lowest_by(filter_by: FilterBy) -> Method {
+    if filter_by == FilterBy::LowSelfConfidence {
+        Method::SelfConfidence
+    } else {
+        Method::NormalizedMargin
+    }
+}
+
+/// The tokens the filter selects (dataset positions, ascending), from every chunk's
+/// candidates of the second exchange. Not needed by `confident_learning` and
+/// `predicted_neq_given`.
+pub fn combine_candidates(
+    candidates: &Candidates,
+    totals: &ScanTotals,
+    counts: &[usize],
+    opts: &Options,
+) -> Result<Vec<usize>> {
+    let k = counts.len();
+    let mut pickers = pick(candidates, &bucket_sizes(totals, counts, opts))?;
+    let mut positions = |range: std::ops::Range<usize>| {
         let mut v: Vec<usize> = pickers[range]
             .iter_mut()
             .filter_map(Option::take)
@@ -358,14 +415,14 @@ pub fn combine_candidates(
         v
     };
     Ok(match opts.filter_by {
-        FilterBy::PruneByClass => positions(k * k..k * k + k, &mut pickers),
+        FilterBy::PruneByClass => positions(k * k..k * k + k),
         FilterBy::Both => {
-            let by_class = positions(k * k..k * k + k, &mut pickers);
-            let mut by_rate = positions(0..k * k, &mut pickers);
+            let by_class = positions(k * k..k * k + k);
+            let mut by_rate = positions(0..k * k);
             by_rate.retain(|f| by_class.binary_search(f).is_ok());
             by_rate
         }
-        _ => positions(0..k * k, &mut pickers),
+        _ => positions(0..k * k),
     })
 }
 
@@ -485,13 +542,19 @@ mod tests {
             .map(|(&(a, b), v)| chunk_scan(&labels[a..b], v, &t, a, 2))
             .collect();
         let plan = combine_scans(scans, &counts, opts)?;
-        let mut all = Candidates::default();
-        for (&(a, b), v) in chunks.iter().zip(&views) {
-            let c = chunk_candidates(&labels[a..b], v, &plan, &counts, opts, a)?;
-            all.bucket.extend(c.bucket);
-            all.key.extend(c.key);
-            all.pos.extend(c.pos);
+        let mut all: Option<Candidates> = None;
+        for _exchange in 0..2 {
+            let take = plan_candidates(all.as_ref(), &plan, &counts, opts, chunks.len())?;
+            let mut found = Candidates::default();
+            for (&(a, b), v) in chunks.iter().zip(&views) {
+                let c = chunk_candidates(&labels[a..b], v, &take, opts, a)?;
+                found.bucket.extend(c.bucket);
+                found.key.extend(c.key);
+                found.pos.extend(c.pos);
+            }
+            all = Some(found);
         }
+        let all = all.unwrap();
         let selected = combine_candidates(&all, &plan, &counts, opts)?;
         let mut keyed = Vec::new();
         for (&(a, b), v) in chunks.iter().zip(&views) {
@@ -555,6 +618,31 @@ mod tests {
                     assert_eq!(got, whole, "{filter_by} {rank_by:?} cut at {cuts:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn chunks_holding_most_of_the_best_candidates_need_the_second_exchange() {
+        // Rows sorted by the probability of the given label: the first chunks hold nearly
+        // every token worth pruning, so the first exchange's bound is loose.
+        let (labels, p) = data(4000, 4, 3);
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        order.sort_by(|&a, &b| p[[a, labels[a] as usize]].total_cmp(&p[[b, labels[b] as usize]]));
+        let labels: Vec<u32> = order.iter().map(|&i| labels[i]).collect();
+        let p = p.select(ndarray::Axis(0), &order);
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let cuts: Vec<usize> = (1..16).map(|i| i * 250).collect();
+        for filter_by in FilterBy::NAMES {
+            let opts = Options {
+                filter_by: FilterBy::parse(filter_by).unwrap(),
+                ..Options::default()
+            };
+            let whole = filter::find_label_issues(&labels, &probs, &opts).unwrap();
+            assert_eq!(
+                chunked(&labels, &p, &cuts, &opts).unwrap(),
+                whole,
+                "{filter_by}"
+            );
         }
     }
 

@@ -360,14 +360,30 @@ pub(crate) fn lowest_scores<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Smallest {
+    lowest_scores_in::<T>(labels, probs, scorer, || Smallest::new(wanted), w, ranges)
+}
+
+/// The lowest scores a picker from `make` keeps, over the rows of `ranges`.
+pub(crate) fn lowest_scores_in<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    scorer: &Scorer,
+    make: impl Fn() -> Smallest + Sync,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Smallest {
     let parts = w.map(ranges, |r| {
-        let mut pick = Smallest::new(wanted);
+        let mut pick = make();
         probs.for_each_row_in::<T>(r.clone(), |f, row| {
             pick.push(Keyed::new(scorer.score(row, labels[f] as usize), f));
         });
         pick
     });
-    Smallest::merge(wanted, parts)
+    let mut all = make();
+    for p in parts {
+        all.absorb(p);
+    }
+    all
 }
 
 /// Sorts `issues` by score, ties by position.

@@ -160,9 +160,25 @@ pub fn select_by_class<T: Float>(
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
     let wanted = class_wanted(pcm, counts, min_examples);
+    let make = || wanted.iter().map(|n| n.map(Smallest::new)).collect();
+    class_pickers::<T>(labels, probs, make, w, ranges)
+        .into_iter()
+        .flatten()
+        .flat_map(Smallest::positions)
+        .collect()
+}
+
+/// Fills `prune_by_class` pickers (one per class; `None`: the class is left alone) from the
+/// rows of `ranges`; `make` gives empty ones.
+pub fn class_pickers<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    make: impl Fn() -> Vec<Option<Smallest>> + Sync,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<Option<Smallest>> {
     let per_range = w.map(ranges, |range| {
-        let mut pickers: Vec<Option<Smallest>> =
-            wanted.iter().map(|n| n.map(Smallest::new)).collect();
+        let mut pickers = make();
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
             if let Some(p) = &mut pickers[c] {
@@ -171,7 +187,7 @@ pub fn select_by_class<T: Float>(
         });
         pickers
     });
-    let mut merged: Vec<Option<Smallest>> = wanted.iter().map(|n| n.map(Smallest::new)).collect();
+    let mut merged = make();
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
             if let (Some(m), Some(p)) = (m, p) {
@@ -180,10 +196,6 @@ pub fn select_by_class<T: Float>(
         }
     }
     merged
-        .into_iter()
-        .flatten()
-        .flat_map(Smallest::positions)
-        .collect()
 }
 
 /// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
@@ -198,23 +210,37 @@ pub fn select_by_noise_rate<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
-    let k = probs.num_classes();
     let wanted = noise_rate_wanted(pcm, counts, min_examples);
-    let fresh = || -> Vec<Vec<(usize, Smallest)>> {
+    let make = || {
         wanted
             .iter()
             .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
             .collect()
     };
+    rate_pickers::<T>(labels, probs, make, w, ranges)
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, p)| p.positions())
+        .collect()
+}
+
+/// Fills `prune_by_noise_rate` pickers (per given class c: (j, picker) for each class j that
+/// prunes it) from the rows of `ranges`; `make` gives empty ones.
+pub fn rate_pickers<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    make: impl Fn() -> Vec<Vec<(usize, Smallest)>> + Sync,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<Vec<(usize, Smallest)>> {
+    let k = probs.num_classes();
     let per_range = w.map(ranges, |range| {
-        let mut pickers = fresh();
+        let mut pickers = make();
         if k > 64 {
             probs.for_each_row_in::<T>(range.clone(), |f, row| {
                 let c = labels[f] as usize;
                 for (j, p) in pickers[c].iter_mut() {
-                    // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
-                    // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
-                    p.push_key((row[c] - row[*j]).to_f64(), f);
+                    p.push_key(margin_key(row, c, *j), f);
                 }
             });
             return pickers;
@@ -241,13 +267,13 @@ pub fn select_by_noise_rate<T: Float>(
                 let j = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
                 let p = &mut pickers[c][slot[c][j]].1;
-                p.push_key((pc - row[j]).to_f64(), f);
+                p.push_key(margin_key(row, c, j), f);
                 limits[c][j] = T::from_f64(p.limit());
             }
         });
         pickers
     });
-    let mut merged = fresh();
+    let mut merged = make();
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
             for ((_, m), (_, p)) in m.iter_mut().zip(p) {
@@ -256,10 +282,6 @@ pub fn select_by_noise_rate<T: Float>(
         }
     }
     merged
-        .into_iter()
-        .flatten()
-        .flat_map(|(_, p)| p.positions())
-        .collect()
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.

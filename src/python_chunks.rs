@@ -12,7 +12,10 @@ use crate::ragged::{Offsets, Probs};
 use crate::rank::Keyed;
 use crate::thresholds::Thresholds;
 use ndarray::Array2;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -305,25 +308,114 @@ type CandidateArrays<'py> = (
     Bound<'py, PyArray1<i64>>,
 );
 
-/// Round 4 on a worker: the chunk's best candidates per bucket, as (bucket, key, position).
+/// A candidate plan: (bucket, how many, bound key, bound position or -1).
+type TakeArrays<'py> = (
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i64>>,
+);
+
+type TakeInput<'py> = (
+    PyReadonlyArray1<'py, u32>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, i64>,
+);
+
+fn candidates_of(
+    bucket: PyReadonlyArray1<'_, u32>,
+    key: PyReadonlyArray1<'_, f64>,
+    pos: PyReadonlyArray1<'_, i64>,
+) -> PyResult<Candidates> {
+    Ok(Candidates {
+        bucket: bucket.as_array().to_vec(),
+        key: key.as_array().to_vec(),
+        pos: vec_of(&pos, "positions")?,
+    })
+}
+
+/// Round 4 on the client: what every chunk sends in the first exchange (no candidates yet) or
+/// in the second (given the first's candidates, the chunks' arrays concatenated).
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, prune_counts, wanted, counts, offset, **options))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (candidates, prune_counts, wanted, counts, chunks, **options))]
+fn plan_candidates<'py>(
+    py: Python<'py>,
+    candidates: Option<CandidateInput<'py>>,
+    prune_counts: Option<PyReadonlyArray1<'py, i64>>,
+    wanted: usize,
+    counts: PyReadonlyArray1<'py, i64>,
+    chunks: usize,
+    options: Option<&Bound<'py, PyDict>>,
+) -> PyResult<TakeArrays<'py>> {
+    let opts = self::options(options)?;
+    let counts = vec_of(&counts, "counts")?;
+    let t = totals(prune_counts, wanted);
+    let first = candidates
+        .map(|(b, k, p)| candidates_of(b, k, p))
+        .transpose()?;
+    let take = without_gil(py, || {
+        chunks::plan_candidates(first.as_ref(), &t, &counts, &opts, chunks)
+    })
+    .map_err(|e| core_error(e, &Where::Flat))?;
+    let (mut bucket, mut size, mut key, mut pos) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (b, t) in take.iter().enumerate() {
+        if let Some((n, bound)) = t {
+            bucket.push(b as u32);
+            size.push(*n as i64);
+            key.push(bound.map_or(f64::NAN, |k| k.key));
+            pos.push(bound.map_or(-1, |k| k.pos as i64));
+        }
+    }
+    Ok((
+        bucket.into_pyarray(py),
+        size.into_pyarray(py),
+        key.into_pyarray(py),
+        pos.into_pyarray(py),
+    ))
+}
+
+type CandidateInput<'py> = (
+    PyReadonlyArray1<'py, u32>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, i64>,
+);
+
+/// Round 4 on a worker: the chunk's candidates per bucket, as (bucket, key, position), as the
+/// plan asks.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, take, offset, **options))]
 fn chunk_candidates<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyArray1<i64>>,
     pred_probs: &Bound<'py, PyUntypedArray>,
-    prune_counts: Option<PyReadonlyArray1<'py, i64>>,
-    wanted: usize,
-    counts: PyReadonlyArray1<'py, i64>,
+    take: TakeInput<'py>,
     offset: usize,
     options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<CandidateArrays<'py>> {
     let opts = self::options(options)?;
-    let counts = vec_of(&counts, "counts")?;
-    let t = totals(prune_counts, wanted);
+    let k = pred_probs.shape().get(1).copied().unwrap_or(0);
+    let mut plan: chunks::Take = vec![None; k * k + k];
+    let (bucket, size, key, pos) = take;
+    let (bucket, size, key, pos) = (
+        bucket.as_array(),
+        size.as_array(),
+        key.as_array(),
+        pos.as_array(),
+    );
+    for i in 0..bucket.len() {
+        let slot = plan.get_mut(bucket[i] as usize).ok_or_else(|| {
+            PyValueError::new_err("the candidate plan does not match the classes")
+        })?;
+        let n = usize::try_from(size[i]).map_err(|_| PyValueError::new_err("bad plan size"))?;
+        let bound = usize::try_from(pos[i]).ok().map(|p| Keyed {
+            key: key[i],
+            pos: p,
+        });
+        *slot = Some((n, bound));
+    }
     let c = with_chunk(labels, pred_probs, offset, |ids, probs| {
-        chunks::chunk_candidates(ids, probs, &t, &counts, &opts, offset)
+        chunks::chunk_candidates(ids, probs, &plan, &opts, offset)
     })?;
     Ok((
         c.bucket.into_pyarray(py),
@@ -332,8 +424,8 @@ fn chunk_candidates<'py>(
     ))
 }
 
-/// Round 4 on the client: the selected tokens (dataset positions, ascending) from all
-/// candidates (the chunks' arrays concatenated).
+/// Round 4 on the client: the selected tokens (dataset positions, ascending) from the second
+/// exchange's candidates (the chunks' arrays concatenated).
 #[pyfunction]
 #[pyo3(signature = (bucket, key, pos, prune_counts, wanted, counts, **options))]
 #[allow(clippy::too_many_arguments)]
@@ -350,11 +442,7 @@ fn combine_candidates<'py>(
     let opts = self::options(options)?;
     let counts = vec_of(&counts, "counts")?;
     let t = totals(prune_counts, wanted);
-    let c = Candidates {
-        bucket: bucket.as_array().to_vec(),
-        key: key.as_array().to_vec(),
-        pos: vec_of(&pos, "positions")?,
-    };
+    let c = candidates_of(bucket, key, pos)?;
     let selected = without_gil(py, || chunks::combine_candidates(&c, &t, &counts, &opts))
         .map_err(|e| core_error(e, &Where::Flat))?;
     Ok(to_i64(&selected).into_pyarray(py))
@@ -430,6 +518,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(combine_thresholds, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_scan, m)?)?;
     m.add_function(wrap_pyfunction!(combine_scans, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_candidates, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_candidates, m)?)?;
     m.add_function(wrap_pyfunction!(combine_candidates, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_issues, m)?)?;

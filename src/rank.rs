@@ -64,6 +64,20 @@ impl Smallest {
         }
     }
 
+    /// Like [`Smallest::new`], but only items before `bound` are kept.
+    pub fn below(n: usize, bound: Keyed) -> Self {
+        Smallest {
+            n,
+            buf: Vec::new(),
+            cutoff: Some(bound),
+            limit: if bound.key.is_nan() {
+                f64::INFINITY
+            } else {
+                bound.key
+            },
+        }
+    }
+
     /// The largest key still accepted (+inf until the selection is full).
     pub fn limit(&self) -> f64 {
         self.limit
@@ -116,15 +130,6 @@ impl Smallest {
         if self.buf.len() >= self.n.saturating_mul(2).saturating_add(64) {
             self.compact();
         }
-    }
-
-    /// Merges per-range selections of the same `n`.
-    pub fn merge(n: usize, parts: impl IntoIterator<Item = Smallest>) -> Smallest {
-        let mut all = Smallest::new(n);
-        for p in parts {
-            all.absorb(p);
-        }
-        all
     }
 
     /// Positions of the kept items, in no particular order.

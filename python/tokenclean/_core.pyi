@@ -23,6 +23,7 @@ __all__ = [
     "find_label_issues_flat",
     "find_label_issues_ragged",
     "label_quality_scores",
+    "plan_candidates",
     "sentence_scores",
 ]
 __version__: str
@@ -123,15 +124,25 @@ def combine_scans(
     lengths: _I64,
     **options: Any,
 ) -> tuple[_I64 | None, int]: ...
-def chunk_candidates(
-    labels: _I64,
-    pred_probs: _Probs,
+
+_Candidates = tuple[npt.NDArray[np.uint32], _F64, _I64]
+_Take = tuple[npt.NDArray[np.uint32], _I64, _F64, _I64]
+
+def plan_candidates(
+    candidates: _Candidates | None,
     prune_counts: _I64 | None,
     wanted: int,
     counts: _I64,
+    chunks: int,
+    **options: Any,
+) -> _Take: ...
+def chunk_candidates(
+    labels: _I64,
+    pred_probs: _Probs,
+    take: _Take,
     offset: int,
     **options: Any,
-) -> tuple[npt.NDArray[np.uint32], _F64, _I64]: ...
+) -> _Candidates: ...
 def combine_candidates(
     bucket: npt.NDArray[np.uint32],
     key: _F64,

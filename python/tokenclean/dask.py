@@ -137,11 +137,16 @@ def find_label_issues(
     scans = each(_chunk_scan, thresholds, wide, threads)
     prune_counts, wanted = _core.combine_scans(scans, counts, lens, **opts)
 
-    # 4: candidates per prune bucket (or the lowest scores), selected on the client.
+    # 4: the best candidates per prune bucket (or the lowest scores), in two exchanges: about
+    # twice each chunk's share first, then only what can still make the cut.
     selected = np.empty(0, np.int64)
     if core["filter_by"] in _PRUNING + _LOWEST:
-        found = each(_chunk_candidates, prune_counts, wanted, counts, **opts)
-        bucket, key, pos = (np.concatenate([f[i] for f in found]) for i in range(3))
+        found: Any = None
+        for _ in range(2):
+            take = _core.plan_candidates(found, prune_counts, wanted, counts, len(pieces), **opts)
+            parts = each(_chunk_candidates, take, **opts)
+            found = tuple(np.concatenate([f[i] for f in parts]) for i in range(3))
+        bucket, key, pos = found
         selected = _core.combine_candidates(bucket, key, pos, prune_counts, wanted, counts, **opts)
 
     # 5: the flagged tokens with their scores, ranked on the client.
@@ -217,23 +222,9 @@ def _chunk_scan(
     )
 
 
-def _chunk_candidates(
-    labels: Any,
-    pred_probs: Any,
-    offset: int,
-    prune_counts: Any,
-    wanted: int,
-    counts: Any,
-    **options: Any,
-) -> Any:
+def _chunk_candidates(labels: Any, pred_probs: Any, offset: int, take: Any, **options: Any) -> Any:
     return _core.chunk_candidates(
-        int_labels(labels),
-        float_probs(pred_probs),
-        prune_counts,
-        wanted,
-        counts,
-        offset,
-        **options,
+        int_labels(labels), float_probs(pred_probs), take, offset, **options
     )
 
 
