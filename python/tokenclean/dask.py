@@ -102,39 +102,37 @@ def find_label_issues(
     opts = dict(core, allow_one_class=True)
     threads = core["n_jobs"]
 
+    # (labels, pred_probs, position of the first token) of every non-empty chunk
     rows = probs.chunks[0]
-    starts = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
-    pieces = [
-        (lab, pp, int(starts[i]), int(rows[i]))
-        for i, (lab, pp) in enumerate(zip(ids.to_delayed().ravel(), probs.to_delayed().ravel()))
-        if rows[i] > 0
+    starts = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    blocks = [
+        (lab, pp, int(start))
+        for lab, pp, start, size in zip(
+            ids.to_delayed().ravel(), probs.to_delayed().ravel(), starts, rows
+        )
+        if size > 0
     ]
 
-    def each(func: Any, *args: Any, **kw: Any) -> list[Any]:
+    def on_chunks(
+        func: Any, *args: Any, per_chunk: list[Any] | None = None, **kw: Any
+    ) -> list[Any]:
+        """``func(labels, pred_probs, offset, [per_chunk[i],] *args, **kw)`` on the workers."""
         task = delayed(func, pure=True)
-        out = compute(*[task(lab, pp, off, *args, **kw) for lab, pp, off, _ in pieces])
-        return list(out)
-
-    def each_with(func: Any, per_chunk: list[Any], *args: Any, **kw: Any) -> list[Any]:
-        task = delayed(func, pure=True)
-        tasks = [
-            task(lab, pp, off, extra, *args, **kw)
-            for (lab, pp, off, _), extra in zip(pieces, per_chunk)
-        ]
-        return list(compute(*tasks))
+        extra = [()] * len(blocks) if per_chunk is None else [(x,) for x in per_chunk]
+        return list(compute(*[task(*b, *x, *args, **kw) for b, x in zip(blocks, extra)]))
 
     # 1: label counts, checks of labels, lengths and options.
     count = delayed(_chunk_counts, pure=True)
-    counted = list(compute(*[count(lab, off, k) for lab, _, off, _ in pieces]))
+    counted = list(compute(*[count(lab, off, k) for lab, _, off in blocks]))
     counts = _core.combine_counts(counted, lens, n, k, **opts)
     firsts = np.cumsum([np.zeros(k, np.int64)] + [c for c, _ in counted[:-1]], axis=0)
 
     # 2: thresholds, numpy's pairwise sums completed across chunk edges.
-    encoded = each_with(_chunk_thresholds, list(firsts), counts, threads)
+    encoded = on_chunks(_chunk_thresholds, counts, threads, per_chunk=list(firsts))
     thresholds, wide = _core.combine_thresholds(encoded, counts, probs.dtype == np.float64)
 
     # 3: validation, joint counts, prune counts.
-    scans = each(_chunk_scan, thresholds, wide, threads)
+    scans = on_chunks(_chunk_scan, thresholds, wide, threads)
     prune_counts, wanted = _core.combine_scans(scans, counts, lens, **opts)
 
     # 4: the best candidates per prune bucket (or the lowest scores), in two exchanges: about
@@ -143,16 +141,16 @@ def find_label_issues(
     if core["filter_by"] in _PRUNING + _LOWEST:
         found: Any = None
         for _ in range(2):
-            take = _core.plan_candidates(found, prune_counts, wanted, counts, len(pieces), **opts)
-            parts = each(_chunk_candidates, take, **opts)
+            take = _core.plan_candidates(found, prune_counts, wanted, counts, len(blocks), **opts)
+            parts = on_chunks(_chunk_candidates, take, **opts)
             found = tuple(np.concatenate([f[i] for f in parts]) for i in range(3))
         bucket, key, pos = found
         selected = _core.combine_candidates(bucket, key, pos, prune_counts, wanted, counts, **opts)
 
     # 5: the flagged tokens with their scores, ranked on the client.
-    cuts = np.searchsorted(selected, [off for _, _, off, _ in pieces] + [n])
-    mine = [selected[a:b] - off for (_, _, off, _), a, b in zip(pieces, cuts[:-1], cuts[1:])]
-    flagged = each_with(_chunk_issues, mine, thresholds, wide, **opts)
+    cuts = np.searchsorted(selected, [off for _, _, off in blocks] + [n])
+    mine = [selected[a:b] - off for (_, _, off), a, b in zip(blocks, cuts[:-1], cuts[1:])]
+    flagged = on_chunks(_chunk_issues, thresholds, wide, per_chunk=mine, **opts)
     keys = np.concatenate([f[0] for f in flagged])
     positions = np.concatenate([f[1] for f in flagged])
     issues: np.ndarray = _core.combine_issues(keys, positions, lens, n, **opts)
