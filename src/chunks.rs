@@ -18,6 +18,7 @@ use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN, SELECTED
 use crate::pairwise::{Piece, Plan};
 use crate::parallel::Workers;
 use crate::prune;
+use crate::ragged::by_dtype;
 use crate::ragged::Probs;
 use crate::rank::{Keyed, Smallest};
 use crate::scores::{Method, Scorer};
@@ -34,11 +35,7 @@ pub fn chunk_thresholds(
     counts: &[usize],
     threads: usize,
 ) -> Vec<u8> {
-    if probs.is_f64() {
-        pieces_in::<f64>(labels, probs, first, counts, threads)
-    } else {
-        pieces_in::<f32>(labels, probs, first, counts, threads)
-    }
+    by_dtype!(probs, pieces_in(labels, probs, first, counts, threads))
 }
 
 fn pieces_in<T: Float>(
@@ -316,11 +313,7 @@ pub fn chunk_candidates(
     opts: &Options,
     offset: usize,
 ) -> Result<Candidates> {
-    if probs.is_f64() {
-        candidates_in::<f64>(labels, probs, take, opts, offset)
-    } else {
-        candidates_in::<f32>(labels, probs, take, opts, offset)
-    }
+    by_dtype!(probs, candidates_in(labels, probs, take, opts, offset))
 }
 
 fn candidates_in<T: Float>(
@@ -437,11 +430,10 @@ pub fn chunk_issues(
     opts: &Options,
     offset: usize,
 ) -> Result<Vec<Keyed>> {
-    if probs.is_f64() {
-        issues_in::<f64>(labels, probs, thresholds, selected, opts, offset)
-    } else {
-        issues_in::<f32>(labels, probs, thresholds, selected, opts, offset)
-    }
+    by_dtype!(
+        probs,
+        issues_in(labels, probs, thresholds, selected, opts, offset)
+    )
 }
 
 fn issues_in<T: Float>(

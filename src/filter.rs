@@ -7,6 +7,7 @@ use crate::joint::{
 };
 use crate::parallel::{self, Workers};
 use crate::prune;
+use crate::ragged::by_dtype;
 use crate::ragged::Probs;
 use crate::rank::{Keyed, Smallest};
 use crate::scores::{Method, Scorer};
@@ -110,11 +111,7 @@ pub fn find_label_issues(labels: &[u32], probs: &Probs, opts: &Options) -> Resul
     let k = probs.num_classes();
     check_labels(labels, probs)?;
     check_options(single_class(labels.iter().copied()), k, opts)?;
-    if probs.is_f64() {
-        run::<f64>(labels, probs, opts)
-    } else {
-        run::<f32>(labels, probs, opts)
-    }
+    by_dtype!(probs, run(labels, probs, opts))
 }
 
 /// Class ids from raw integer labels, refusing the first outside `0..k`; `offset` is the

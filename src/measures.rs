@@ -6,6 +6,7 @@ use crate::filter::check_labels;
 use crate::float::Float;
 use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL};
 use crate::parallel::Workers;
+use crate::ragged::by_dtype;
 use crate::ragged::{Offsets, Probs};
 use crate::scores::{Method, Scorer};
 use crate::thresholds::{confident_thresholds, Thresholds};
@@ -90,11 +91,10 @@ pub fn label_quality_scores(
     threads: usize,
 ) -> Result<(Vec<f64>, bool)> {
     let seq = sequential_row_sums;
-    if probs.is_f64() {
-        scores_in::<f64>(labels, probs, method, adjust_pred_probs, seq, threads)
-    } else {
-        scores_in::<f32>(labels, probs, method, adjust_pred_probs, seq, threads)
-    }
+    by_dtype!(
+        probs,
+        scores_in(labels, probs, method, adjust_pred_probs, seq, threads)
+    )
 }
 
 fn scores_in<T: Float>(

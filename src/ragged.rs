@@ -1,6 +1,18 @@
 //! Ragged input: the probabilities of many sentences seen as one flat (N, K) matrix without
 //! copying it. Each block is a borrowed 2-D view (any strides, float32 or float64).
 
+/// `$f::<f64>(args)` or `$f::<f32>(args)`, by the dtype of the probabilities `$probs`.
+macro_rules! by_dtype {
+    ($probs:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        if $probs.is_f64() {
+            $f::<f64>($($arg),*)
+        } else {
+            $f::<f32>($($arg),*)
+        }
+    };
+}
+pub(crate) use by_dtype;
+
 use crate::error::{Error, Result};
 use crate::float::Float;
 use ndarray::ArrayView2;
