@@ -7,6 +7,7 @@ chunkings (the rounds do not depend on where they run).
 
 from __future__ import annotations
 
+import pickle
 import re
 import subprocess
 import sys
@@ -129,6 +130,28 @@ def test_dask_lengths_and_numpy_labels(client: Client) -> None:
         labels, da.from_array(p, chunks=(170, 1)), da.from_array(lengths, chunks=50)
     )
     np.testing.assert_array_equal(got, want)
+
+
+def test_only_small_summaries_reach_the_client(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels, p, lengths = dataset(200_000, 9, np.float64, seed=9, flip=0.03)
+    received: list[int] = []
+    compute = tcd.compute
+
+    def measured(*tasks: Any, **kw: Any) -> Any:
+        out = compute(*tasks, **kw)
+        received.append(len(pickle.dumps(out)))
+        return out
+
+    monkeypatch.setattr(tcd, "compute", measured)
+    want = find_label_issues_flat(labels, p, lengths)
+    np.testing.assert_array_equal(on_dask(labels, p, lengths, 25_000), want)
+    assert len(received) == 6  # counts, thresholds, scan, two candidate exchanges, issues
+    # What travels grows with the issues (and chunks), not with the probabilities.
+    # (Here 16% of the tokens are issues, each of which must travel with its score.)
+    assert sum(received) < 100 * len(want) + 50_000 * 8, (received, len(want))
+    assert sum(received) < p.nbytes / 4, (received, p.nbytes)
 
 
 def flat_error(labels: np.ndarray, p: np.ndarray, lengths: Any, **kw: Any) -> str:
