@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
+use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::thresholds::{check_row, Outside, Thresholds, SLACK};
@@ -152,16 +153,13 @@ fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
     let mut top = 0usize;
     let mut best = row[0];
     if row.len() <= 64 {
-        let mut mask = 0u64;
-        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-            mask |= ((C::from_f64(v.to_f64()) >= cut) as u64) << j;
-            if v > best {
-                best = v;
-                top = j;
-            }
-        }
-        confident = mask.count_ones();
+        let mask = lanes::mask(row, cuts, |v, cut| C::from_f64(v.to_f64()) >= cut);
+        // Only "none", "one" and "several" matter.
+        confident = (mask != 0) as u32 + (mask & mask.wrapping_sub(1) != 0) as u32;
         first_confident = mask.trailing_zeros() as usize;
+        // Values are finite (checked before), so the first maximum is the first equal to it.
+        best = lanes::max(row);
+        top = lanes::mask(row, row, |v, _| v == best).trailing_zeros() as usize;
     } else {
         for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
             let c = C::from_f64(v.to_f64()) >= cut;

@@ -3,9 +3,11 @@
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
+use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;
+use std::cmp::Ordering;
 use std::ops::Range;
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
@@ -183,9 +185,9 @@ pub fn select_by_noise_rate<T: Float>(
             .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
             .collect()
     };
-    let per_range = w.map(ranges, |range| {
-        let mut pickers = fresh();
-        if k > 64 {
+    if k > 64 {
+        let per_range = w.map(ranges, |range| {
+            let mut pickers = fresh();
             probs.for_each_row_in::<T>(range.clone(), |f, row| {
                 let c = labels[f] as usize;
                 for (j, p) in pickers[c].iter_mut() {
@@ -194,37 +196,47 @@ pub fn select_by_noise_rate<T: Float>(
                     p.push_key((row[c] - row[*j]).to_f64(), f);
                 }
             });
-            return pickers;
-        }
-        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
-        // no picker. One comparison per class, which vectorises, finds the rare candidates.
-        let mut slot: Vec<Vec<usize>> = vec![vec![usize::MAX; k]; k];
-        let mut limits: Vec<Vec<T>> = vec![vec![T::NEG_INFINITY; k]; k];
-        for (c, per_class) in pickers.iter().enumerate() {
-            for (i, (j, p)) in per_class.iter().enumerate() {
-                slot[c][*j] = i;
-                limits[c][*j] = T::from_f64(p.limit());
-            }
-        }
-        probs.for_each_row_in::<T>(range.clone(), |f, row| {
-            let c = labels[f] as usize;
-            let pc = row[c];
-            let lim = &limits[c];
-            let mut mask = 0u64;
-            for (j, (&v, &l)) in row.iter().zip(lim).enumerate() {
-                mask |= ((pc - v <= l) as u64) << j;
-            }
-            while mask != 0 {
-                let j = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let p = &mut pickers[c][slot[c][j]].1;
-                p.push_key((pc - row[j]).to_f64(), f);
-                limits[c][j] = T::from_f64(p.limit());
-            }
+            pickers
         });
-        pickers
-    });
-    let mut merged = fresh();
+        return merge_noise_rate(fresh(), per_range);
+    }
+    // A cut per picker, from a sample, that most keys fail: only keys at or below it are
+    // candidates. Exact whenever at least n keys pass it in all; pickers short of that are
+    // run again without a cut.
+    let cuts = sampled_cuts::<T>(labels, probs, &wanted, counts);
+    let (mut merged, passed) = noise_rate_pass::<T>(labels, probs, &wanted, &cuts, w, ranges);
+    let short: Vec<Vec<(usize, usize)>> = wanted
+        .iter()
+        .zip(&passed)
+        .map(|(v, p)| {
+            v.iter()
+                .zip(p)
+                .filter(|(&(_, n), &seen)| seen < n)
+                .map(|(&jn, _)| jn)
+                .collect()
+        })
+        .collect();
+    if short.iter().any(|v| !v.is_empty()) {
+        let open: Vec<Vec<T>> = short.iter().map(|v| vec![T::INFINITY; v.len()]).collect();
+        let (again, _) = noise_rate_pass::<T>(labels, probs, &short, &open, w, ranges);
+        for (m, a) in merged.iter_mut().zip(again) {
+            for (j, p) in a {
+                if let Some(slot) = m.iter_mut().find(|(jj, _)| *jj == j) {
+                    slot.1 = p;
+                }
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, p)| p.positions())
+        .collect()
+}
+
+type Pickers = Vec<Vec<(usize, Smallest)>>;
+
+fn merge_noise_rate(mut merged: Pickers, per_range: Vec<Pickers>) -> Vec<usize> {
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
             for ((_, m), (_, p)) in m.iter_mut().zip(p) {
@@ -237,6 +249,129 @@ pub fn select_by_noise_rate<T: Float>(
         .flatten()
         .flat_map(|(_, p)| p.positions())
         .collect()
+}
+
+/// Tokens of the sample: runs of this many, spread evenly.
+const SAMPLE_RUN: usize = 64;
+/// Runs in the sample.
+const SAMPLE_RUNS: usize = 256;
+
+/// Per picker (as `wanted`), a key that a little more than `n` of all keys are expected to
+/// reach, from a sample; +inf when the sample cannot tell.
+fn sampled_cuts<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    wanted: &[Vec<(usize, usize)>],
+    counts: &[usize],
+) -> Vec<Vec<T>> {
+    let n_tokens = labels.len();
+    let mut keys: Vec<Vec<Vec<T>>> = wanted
+        .iter()
+        .map(|v| v.iter().map(|_| Vec::new()).collect())
+        .collect();
+    let mut sampled = vec![0usize; wanted.len()];
+    let runs = SAMPLE_RUNS.min(n_tokens.div_ceil(SAMPLE_RUN));
+    for r in 0..runs {
+        let start = r * n_tokens / runs;
+        let end = (start + SAMPLE_RUN).min(n_tokens);
+        probs.for_each_row_in::<T>(start..end, |f, row| {
+            let c = labels[f] as usize;
+            sampled[c] += 1;
+            for ((j, _), k) in wanted[c].iter().zip(keys[c].iter_mut()) {
+                k.push(row[c] - row[*j]);
+            }
+        });
+    }
+    wanted
+        .iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(c, (v, mut keys))| {
+            v.iter()
+                .zip(keys.iter_mut())
+                .map(|(&(_, n), k)| {
+                    let (s, total) = (sampled[c] as f64, counts[c].max(1) as f64);
+                    let expected = n as f64 * s / total;
+                    let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
+                    if n >= counts[c] || rank >= k.len() {
+                        return T::INFINITY;
+                    }
+                    let (_, &mut cut, _) = k.select_nth_unstable_by(rank, |a, b| {
+                        a.partial_cmp(b).unwrap_or(Ordering::Equal)
+                    });
+                    cut
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One pass of the noise-rate pickers over every range, admitting keys `<= cuts`. Also
+/// returns how many keys passed the cut, per picker, over all ranges.
+fn noise_rate_pass<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    wanted: &[Vec<(usize, usize)>],
+    cuts: &[Vec<T>],
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> (Pickers, Vec<Vec<usize>>) {
+    let k = probs.num_classes();
+    let fresh = || -> Pickers {
+        wanted
+            .iter()
+            .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
+            .collect()
+    };
+    let per_range = w.map(ranges, |range| {
+        let mut pickers = fresh();
+        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
+        // no picker. One comparison per class, which vectorises, finds the rare candidates.
+        let mut slot: Vec<Vec<usize>> = vec![vec![usize::MAX; k]; k];
+        let mut limits: Vec<Vec<T>> = vec![vec![T::NEG_INFINITY; k]; k];
+        let mut passed: Vec<Vec<usize>> = wanted.iter().map(|v| vec![0; v.len()]).collect();
+        for (c, per_class) in pickers.iter().enumerate() {
+            for (i, (j, _)) in per_class.iter().enumerate() {
+                slot[c][*j] = i;
+                limits[c][*j] = cuts[c][i];
+            }
+        }
+        probs.for_each_row_in::<T>(range.clone(), |f, row| {
+            let c = labels[f] as usize;
+            let pc = row[c];
+            let mut mask = lanes::mask(row, &limits[c], |v, l| pc - v <= l);
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let i = slot[c][j];
+                passed[c][i] += 1;
+                let p = &mut pickers[c][i].1;
+                // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
+                // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
+                p.push_key((pc - row[j]).to_f64(), f);
+                let l = T::from_f64(p.limit());
+                if l < limits[c][j] {
+                    limits[c][j] = l;
+                }
+            }
+        });
+        (pickers, passed)
+    });
+    let mut merged = fresh();
+    let mut passed: Vec<Vec<usize>> = wanted.iter().map(|v| vec![0; v.len()]).collect();
+    for (pickers, seen) in per_range {
+        for (m, p) in merged.iter_mut().zip(pickers) {
+            for ((_, m), (_, p)) in m.iter_mut().zip(p) {
+                m.absorb(p);
+            }
+        }
+        for (a, b) in passed.iter_mut().zip(seen) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+    (merged, passed)
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.
@@ -280,5 +415,51 @@ mod tests {
         let pcm = prune_count_matrix(&cj, 2, 1.0, 0.5, true);
         // given 0: off-diagonal 4 -> 2, diagonal 6 + 2; given 1: 2 -> 1, 8 + 1
         assert_eq!(pcm, vec![8, 1, 2, 9]);
+    }
+
+    /// The `n` tokens labelled 0 with the smallest `p[0] - p[1]`, by brute force.
+    fn naive(p: &ndarray::Array2<f64>, labels: &[u32], n: usize) -> Vec<usize> {
+        let mut keyed: Vec<crate::rank::Keyed> = (0..labels.len())
+            .filter(|&f| labels[f] == 0)
+            .map(|f| crate::rank::Keyed::new(p[[f, 0]] - p[[f, 1]], f))
+            .collect();
+        keyed.sort();
+        let mut v: Vec<usize> = keyed[..n].iter().map(|k| k.pos).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_sample_that_misleads_the_cut_still_gives_the_exact_selection() {
+        // Eighty strong candidates, all inside the sampled runs, and a hundred wanted: the cut
+        // from the sample admits too few, so the picker runs again without it.
+        let n = 1 << 16;
+        let mut p = ndarray::Array2::<f64>::zeros((n, 2));
+        let mut labels = vec![0u32; n];
+        let mut strong = 0;
+        for f in 0..n {
+            let (run_offset, x) = (f % 256, (f % 97) as f64 / 1000.0);
+            let p1 = if run_offset < 64 && f % 16 == 0 && strong < 80 {
+                strong += 1;
+                0.6 + x
+            } else {
+                0.1 + x
+            };
+            p[[f, 0]] = 1.0 - p1;
+            p[[f, 1]] = p1;
+            if f % 10 == 9 {
+                labels[f] = 1;
+            }
+        }
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let counts = crate::thresholds::label_counts(&labels, 2);
+        let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
+        for threads in [1, 3] {
+            let w = Workers::new(threads);
+            let mut got =
+                select_by_noise_rate::<f64>(&labels, &probs, &pcm, &counts, 1.0, &w, &w.ranges(n));
+            got.sort();
+            assert_eq!(got, naive(&p, &labels, 100));
+        }
     }
 }
