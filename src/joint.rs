@@ -83,7 +83,7 @@ fn scan_against<T: Float, C: Float>(
         ranges,
         &mut flags,
         |range, out| -> Result<(Vec<i64>, Outside)> {
-            let mut joint = vec![0i64; k * k];
+            let mut joint = vec![0i64; k * k + 1];
             let mut outside = None;
             let base = range.start;
             // Values are checked in one flat sweep; rows are looked at closely only if it fails.
@@ -95,27 +95,63 @@ fn scan_against<T: Float, C: Float>(
                     Ok(())
                 })?;
             }
+            let slack = T::from_f64(SLACK);
             probs.for_each_row_in::<T>(range, |f, row| {
                 let label = labels[f] as usize;
-                let t = inspect(row, label, cuts);
                 let mut flag = 0u8;
-                if t.confident > 0 {
-                    let guess = if t.confident > 1 {
-                        t.top
-                    } else {
-                        t.first_confident
-                    };
-                    joint[label * k + guess] += 1;
-                    if guess != label {
-                        flag |= OFF_DIAGONAL;
+                if k > 64 {
+                    let t = inspect(row, label, cuts);
+                    if t.confident > 0 {
+                        let guess = if t.confident > 1 {
+                            t.top
+                        } else {
+                            t.first_confident
+                        };
+                        joint[label * k + guess] += 1;
+                        if guess != label {
+                            flag |= OFF_DIAGONAL;
+                        }
                     }
+                    if t.top != label {
+                        flag |= PREDICTED_NEQ_GIVEN;
+                    }
+                    if t.label_wins_with_slack {
+                        flag |= NEAR_LABEL;
+                    }
+                    out[f - base] = flag;
+                    return;
                 }
-                if t.top != label {
-                    flag |= PREDICTED_NEQ_GIVEN;
-                }
-                if t.label_wins_with_slack {
-                    flag |= NEAR_LABEL;
-                }
+                // Confident classes as a bit mask; the row's first maximum is only looked for
+                // where it is needed and not yet known (rare). Branch-free otherwise: which
+                // tokens are confident or off the diagonal is data, not pattern.
+                let pl = row[label];
+                let (mask, ge, best) =
+                    lanes::masks_and_max(row, cuts, |v, cut| C::from_f64(v.to_f64()) >= cut, pl);
+                // Values are finite (checked above): the label is the first maximum when it is
+                // the maximum and nothing before it reaches it.
+                let label_top = (pl == best) & (ge & ((1u64 << label) - 1) == 0);
+                let top = || {
+                    if label_top {
+                        label
+                    } else {
+                        lanes::first_equal(row, best)
+                    }
+                };
+                let guess = if mask & mask.wrapping_sub(1) != 0 {
+                    top()
+                } else {
+                    mask.trailing_zeros() as usize
+                };
+                let confident = mask != 0;
+                // Tokens with no confident class count in a spare slot past the matrix.
+                joint[if confident { label * k + guess } else { k * k }] += 1;
+                flag |= (confident & (guess != label)) as u8 * OFF_DIAGONAL;
+                flag |= (!label_top) as u8 * PREDICTED_NEQ_GIVEN;
+                // Does the label win the argmax once 1e-6 is added to it? Where the first
+                // maximum lies matters only when it equals the bumped value exactly.
+                let bumped = pl + slack;
+                let wins = label_top | (best < bumped) || (best == bumped && top() > label);
+                flag |= wins as u8 * NEAR_LABEL;
                 out[f - base] = flag;
             });
             Ok((joint, outside))
@@ -145,32 +181,22 @@ struct Token {
     label_wins_with_slack: bool,
 }
 
+/// [`Token`] of a row of more than 64 classes (fewer go through the bit-mask path).
 #[inline(always)]
 fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
-    // Confident classes as a bit mask (K <= 64) or, beyond, a count and the first index.
     let mut confident = 0u32;
     let mut first_confident = usize::MAX;
     let mut top = 0usize;
     let mut best = row[0];
-    if row.len() <= 64 {
-        let mask = lanes::mask(row, cuts, |v, cut| C::from_f64(v.to_f64()) >= cut);
-        // Only "none", "one" and "several" matter.
-        confident = (mask != 0) as u32 + (mask & mask.wrapping_sub(1) != 0) as u32;
-        first_confident = mask.trailing_zeros() as usize;
-        // Values are finite (checked before), so the first maximum is the first equal to it.
-        best = lanes::max(row);
-        top = lanes::mask(row, row, |v, _| v == best).trailing_zeros() as usize;
-    } else {
-        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-            let c = C::from_f64(v.to_f64()) >= cut;
-            confident += c as u32;
-            if c && first_confident == usize::MAX {
-                first_confident = j;
-            }
-            if v > best {
-                best = v;
-                top = j;
-            }
+    for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+        let c = C::from_f64(v.to_f64()) >= cut;
+        confident += c as u32;
+        if c && first_confident == usize::MAX {
+            first_confident = j;
+        }
+        if v > best {
+            best = v;
+            top = j;
         }
     }
     // Does the label win the argmax (first maximum) once 1e-6 is added to it? The row's first

@@ -41,6 +41,49 @@ pub fn max<T: Float>(row: &[T]) -> T {
     best
 }
 
+/// In one sweep of a non-empty row without NaN: the [`mask`] of `pred(row[j], other[j])`, the
+/// mask of `row[j] >= x`, and the row's [`max`].
+#[inline(always)]
+pub fn masks_and_max<T: Float, B: Copy>(
+    row: &[T],
+    other: &[B],
+    pred: impl Fn(T, B) -> bool,
+    x: T,
+) -> (u64, u64, T) {
+    let n = row.len().min(other.len()).min(64);
+    let (a, b) = (&row[..n], &other[..n]);
+    let (mut m, mut ge) = (0u64, 0u64);
+    let mut acc = [a[0]; 4];
+    let full = n / 4;
+    for i in 0..full {
+        let (v, w) = (&a[4 * i..4 * i + 4], &b[4 * i..4 * i + 4]);
+        let (mut c, mut g) = (0u64, 0u64);
+        for l in 0..4 {
+            c |= (pred(v[l], w[l]) as u64) << l;
+            g |= ((v[l] >= x) as u64) << l;
+            acc[l] = if v[l] > acc[l] { v[l] } else { acc[l] };
+        }
+        m |= c << (4 * i);
+        ge |= g << (4 * i);
+    }
+    let mut best = acc[0];
+    for &v in &acc[1..] {
+        best = if v > best { v } else { best };
+    }
+    for j in 4 * full..n {
+        m |= (pred(a[j], b[j]) as u64) << j;
+        ge |= ((a[j] >= x) as u64) << j;
+        best = if a[j] > best { a[j] } else { best };
+    }
+    (m, ge, best)
+}
+
+/// Index of the first value equal to `x` (`row.len()` if none).
+#[inline]
+pub fn first_equal<T: Float>(row: &[T], x: T) -> usize {
+    row.iter().position(|&v| v == x).unwrap_or(row.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +97,11 @@ mod tests {
             assert_eq!(mask(&row, &cut, |a, b| a >= b), want);
             let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max(&row), top);
+            let ge = (0..k).fold(0u64, |m, j| m | ((row[j] >= 0.5) as u64) << j);
+            assert_eq!(
+                masks_and_max(&row, &cut, |a, b| a >= b, 0.5),
+                (want, ge, top)
+            );
         }
     }
 }
