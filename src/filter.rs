@@ -348,12 +348,14 @@ fn rank_issues<T: Float>(
         let mut buf = vec![T::ZERO; k];
         chunk
             .iter()
-            .map(|&f| Keyed::new(scorer.score(probs.row(f, &mut buf), labels[f] as usize), f))
-            .collect::<Vec<Keyed>>()
+            .map(|&f| {
+                Keyed::new(scorer.score(probs.row(f, &mut buf), labels[f] as usize), f).packed()
+            })
+            .collect::<Vec<u128>>()
     });
     let mut keyed = parts.concat();
     w.sort(&mut keyed);
-    keyed.into_iter().map(|k| k.pos).collect()
+    keyed.into_iter().map(|k| k as u64 as usize).collect()
 }
 
 /// cleanlab's `low_memory=True`: batched thresholds, a count of confidently mispredicted tokens,

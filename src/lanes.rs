@@ -42,46 +42,51 @@ pub fn max<T: Float>(row: &[T]) -> T {
 }
 
 /// In one sweep of a non-empty row without NaN: the [`mask`] of `pred(row[j], other[j])`, the
-/// mask of `row[j] >= x`, and the row's [`max`].
+/// row's maximum and the index of its first occurrence (as `np.argmax`).
 #[inline(always)]
-pub fn masks_and_max<T: Float, B: Copy>(
+pub fn mask_and_argmax<T: Float, B: Copy>(
     row: &[T],
     other: &[B],
     pred: impl Fn(T, B) -> bool,
-    x: T,
-) -> (u64, u64, T) {
+) -> (u64, T, usize) {
     let n = row.len().min(other.len()).min(64);
     let (a, b) = (&row[..n], &other[..n]);
-    let (mut m, mut ge) = (0u64, 0u64);
+    let mut m = 0u64;
+    // Lane l keeps the first maximum among row[0] and the values at l, l + 4, ...
     let mut acc = [a[0]; 4];
+    let mut idx = [0u32; 4];
     let full = n / 4;
     for i in 0..full {
         let (v, w) = (&a[4 * i..4 * i + 4], &b[4 * i..4 * i + 4]);
-        let (mut c, mut g) = (0u64, 0u64);
+        let mut c = 0u64;
         for l in 0..4 {
             c |= (pred(v[l], w[l]) as u64) << l;
-            g |= ((v[l] >= x) as u64) << l;
-            acc[l] = if v[l] > acc[l] { v[l] } else { acc[l] };
+            let up = v[l] > acc[l];
+            acc[l] = if up { v[l] } else { acc[l] };
+            idx[l] = if up { (4 * i + l) as u32 } else { idx[l] };
         }
         m |= c << (4 * i);
-        ge |= g << (4 * i);
     }
     let mut best = acc[0];
     for &v in &acc[1..] {
         best = if v > best { v } else { best };
     }
+    let mut top = u32::MAX;
+    for l in 0..4 {
+        top = if acc[l] == best && idx[l] < top {
+            idx[l]
+        } else {
+            top
+        };
+    }
+    let mut top = top as usize;
     for j in 4 * full..n {
         m |= (pred(a[j], b[j]) as u64) << j;
-        ge |= ((a[j] >= x) as u64) << j;
-        best = if a[j] > best { a[j] } else { best };
+        let up = a[j] > best;
+        best = if up { a[j] } else { best };
+        top = if up { j } else { top };
     }
-    (m, ge, best)
-}
-
-/// Index of the first value equal to `x` (`row.len()` if none).
-#[inline]
-pub fn first_equal<T: Float>(row: &[T], x: T) -> usize {
-    row.iter().position(|&v| v == x).unwrap_or(row.len())
+    (m, best, top)
 }
 
 #[cfg(test)]
@@ -97,10 +102,10 @@ mod tests {
             assert_eq!(mask(&row, &cut, |a, b| a >= b), want);
             let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max(&row), top);
-            let ge = (0..k).fold(0u64, |m, j| m | ((row[j] >= 0.5) as u64) << j);
+            let first = row.iter().position(|&v| v == top).unwrap_or(k);
             assert_eq!(
-                masks_and_max(&row, &cut, |a, b| a >= b, 0.5),
-                (want, ge, top)
+                mask_and_argmax(&row, &cut, |a, b| a >= b),
+                (want, top, first)
             );
         }
     }
