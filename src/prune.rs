@@ -270,7 +270,8 @@ fn sampled_cuts<T: Float>(
         .map(|v| v.iter().map(|_| Vec::new()).collect())
         .collect();
     let mut sampled = vec![0usize; wanted.len()];
-    let runs = SAMPLE_RUNS.min(n_tokens.div_ceil(SAMPLE_RUN));
+    // At most about a sixteenth of the tokens.
+    let runs = SAMPLE_RUNS.min(n_tokens / (16 * SAMPLE_RUN)).max(1);
     for r in 0..runs {
         let start = r * n_tokens / runs;
         let end = (start + SAMPLE_RUN).min(n_tokens);
@@ -327,31 +328,33 @@ fn noise_rate_pass<T: Float>(
         let mut pickers = fresh();
         // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
         // no picker. One comparison per class, which vectorises, finds the rare candidates.
-        let mut slot: Vec<Vec<usize>> = vec![vec![usize::MAX; k]; k];
-        let mut limits: Vec<Vec<T>> = vec![vec![T::NEG_INFINITY; k]; k];
+        // Row-major k x k, flat so that a row's limits are one slice away.
+        let mut slot = vec![usize::MAX; k * k];
+        let mut limits = vec![T::NEG_INFINITY; k * k];
         let mut passed: Vec<Vec<usize>> = wanted.iter().map(|v| vec![0; v.len()]).collect();
         for (c, per_class) in pickers.iter().enumerate() {
             for (i, (j, _)) in per_class.iter().enumerate() {
-                slot[c][*j] = i;
-                limits[c][*j] = cuts[c][i];
+                slot[c * k + j] = i;
+                limits[c * k + j] = cuts[c][i];
             }
         }
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
             let pc = row[c];
-            let mut mask = lanes::mask(row, &limits[c], |v, l| pc - v <= l);
+            let lim = &limits[c * k..c * k + k];
+            let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
             while mask != 0 {
                 let j = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                let i = slot[c][j];
+                let i = slot[c * k + j];
                 passed[c][i] += 1;
                 let p = &mut pickers[c][i].1;
                 // cleanlab sorts the negated margin -(p[j] - p[c]) ascending; in IEEE
                 // arithmetic that is p[c] - p[j] (up to the sign of zero, which ties).
                 p.push_key((pc - row[j]).to_f64(), f);
                 let l = T::from_f64(p.limit());
-                if l < limits[c][j] {
-                    limits[c][j] = l;
+                if l < limits[c * k + j] {
+                    limits[c * k + j] = l;
                 }
             }
         });
@@ -431,14 +434,15 @@ mod tests {
 
     #[test]
     fn a_sample_that_misleads_the_cut_still_gives_the_exact_selection() {
-        // Eighty strong candidates, all inside the sampled runs, and a hundred wanted: the cut
-        // from the sample admits too few, so the picker runs again without it.
+        // Eighty strong candidates, all inside the sampled runs (64 runs of 64 tokens, one per
+        // 1024, at this size), and a hundred wanted: the cut from the sample admits too few,
+        // so the picker runs again without it.
         let n = 1 << 16;
         let mut p = ndarray::Array2::<f64>::zeros((n, 2));
         let mut labels = vec![0u32; n];
         let mut strong = 0;
         for f in 0..n {
-            let (run_offset, x) = (f % 256, (f % 97) as f64 / 1000.0);
+            let (run_offset, x) = (f % 1024, (f % 97) as f64 / 1000.0);
             let p1 = if run_offset < 64 && f % 16 == 0 && strong < 80 {
                 strong += 1;
                 0.6 + x

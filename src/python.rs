@@ -654,12 +654,16 @@ fn find_label_issues_ragged<'py>(
         if !pp.is_instance_of::<PyUntypedArray>() {
             seen = [(std::ptr::null_mut(), 0); 16]; // np.asarray may have run Python code
         }
-        let shape = arr.shape().to_vec();
-        let rows = shape.first().copied().unwrap_or(0);
-        if len == 0 && rows == 0 && !shape.is_empty() {
+        let shape = arr.shape();
+        let (ndim, rows, cols) = (
+            shape.len(),
+            shape.first().copied().unwrap_or(0),
+            shape.get(1).copied().unwrap_or(0),
+        );
+        if len == 0 && rows == 0 && ndim != 0 {
             continue; // an empty sentence: any empty array will do
         }
-        if shape.len() != 2 {
+        if ndim != 2 {
             return Err(PyValueError::new_err(format!(
                 "pred_probs[{s}] has shape {}; each sentence needs a 2-D (tokens, classes) array",
                 shape_of(&arr)
@@ -671,12 +675,12 @@ fn find_label_issues_ragged<'py>(
             )));
         }
         match k {
-            None => k = Some((shape[1], s)),
-            Some((k0, s0)) if k0 != shape[1] => {
+            None => k = Some((cols, s)),
+            Some((k0, s0)) if k0 != cols => {
                 return Err(PyValueError::new_err(format!(
                     "pred_probs[{s}] has {} columns but pred_probs[{s0}] has {k0}; every \
                      sentence needs the same number of classes",
-                    shape[1]
+                    cols
                 )))
             }
             _ => {}
