@@ -71,14 +71,9 @@ pub fn mask_and_argmax<T: Float, B: Copy>(
     for &v in &acc[1..] {
         best = if v > best { v } else { best };
     }
-    let mut top = u32::MAX;
-    for l in 0..4 {
-        top = if acc[l] == best && idx[l] < top {
-            idx[l]
-        } else {
-            top
-        };
-    }
+    // Branch-free: the smallest index among lanes holding the maximum.
+    let pick = |l: usize| if acc[l] == best { idx[l] } else { u32::MAX };
+    let top = pick(0).min(pick(1)).min(pick(2).min(pick(3)));
     let mut top = top as usize;
     for j in 4 * full..n {
         m |= (pred(a[j], b[j]) as u64) << j;
