@@ -256,6 +256,15 @@ const SAMPLE_RUN: usize = 64;
 /// Runs in the sample.
 const SAMPLE_RUNS: usize = 256;
 
+/// The sampled tokens: evenly spread runs, at most about a thirty-second of all tokens.
+fn sample_runs(n_tokens: usize) -> impl Iterator<Item = Range<usize>> {
+    let runs = SAMPLE_RUNS.min(n_tokens / (32 * SAMPLE_RUN)).max(1);
+    (0..runs).map(move |r| {
+        let start = r * n_tokens / runs;
+        start..(start + SAMPLE_RUN).min(n_tokens)
+    })
+}
+
 /// Per picker (as `wanted`), a key that a little more than `n` of all keys are expected to
 /// reach, from a sample; +inf when the sample cannot tell.
 fn sampled_cuts<T: Float>(
@@ -270,12 +279,8 @@ fn sampled_cuts<T: Float>(
         .map(|v| v.iter().map(|_| Vec::new()).collect())
         .collect();
     let mut sampled = vec![0usize; wanted.len()];
-    // At most about a sixteenth of the tokens.
-    let runs = SAMPLE_RUNS.min(n_tokens / (16 * SAMPLE_RUN)).max(1);
-    for r in 0..runs {
-        let start = r * n_tokens / runs;
-        let end = (start + SAMPLE_RUN).min(n_tokens);
-        probs.for_each_row_in::<T>(start..end, |f, row| {
+    for run in sample_runs(n_tokens) {
+        probs.for_each_row_in::<T>(run, |f, row| {
             let c = labels[f] as usize;
             sampled[c] += 1;
             for ((j, _), k) in wanted[c].iter().zip(keys[c].iter_mut()) {
@@ -434,16 +439,16 @@ mod tests {
 
     #[test]
     fn a_sample_that_misleads_the_cut_still_gives_the_exact_selection() {
-        // Eighty strong candidates, all inside the sampled runs (64 runs of 64 tokens, one per
-        // 1024, at this size), and a hundred wanted: the cut from the sample admits too few,
-        // so the picker runs again without it.
+        // Eighty strong candidates, all inside the sampled runs, and a hundred wanted: the cut
+        // from the sample admits too few, so the picker runs again without it.
         let n = 1 << 16;
+        let sampled: std::collections::HashSet<usize> = sample_runs(n).flatten().collect();
         let mut p = ndarray::Array2::<f64>::zeros((n, 2));
         let mut labels = vec![0u32; n];
         let mut strong = 0;
         for f in 0..n {
-            let (run_offset, x) = (f % 1024, (f % 97) as f64 / 1000.0);
-            let p1 = if run_offset < 64 && f % 16 == 0 && strong < 80 {
+            let x = (f % 97) as f64 / 1000.0;
+            let p1 = if sampled.contains(&f) && f % 16 == 0 && strong < 80 {
                 strong += 1;
                 0.6 + x
             } else {
