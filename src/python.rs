@@ -585,6 +585,24 @@ fn consecutive_rows<'py>(
     })
 }
 
+/// Runs `f` with Python's cyclic garbage collector paused (if it runs): each allocation of
+/// many tuples would otherwise count towards collections that walk every object of the
+/// caller's program (its sentence lists, say), which costs more than building the tuples.
+/// The GIL is held throughout, so no other Python code sees the pause; tuples of ints form no
+/// cycles, and a collection that falls due runs at the next allocation after.
+fn without_gc<'py, R>(py: Python<'py>, f: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    let gc = py.import("gc")?;
+    let running = gc.call_method0("isenabled")?.is_truthy()?;
+    if running {
+        gc.call_method0("disable")?;
+    }
+    let out = f();
+    if running {
+        gc.call_method0("enable")?;
+    }
+    out
+}
+
 /// Runs `f` without the GIL. A panic (a bug: validation never panics) becomes an ordinary
 /// error instead of pyo3's `PanicException`, which derives from `BaseException`.
 fn without_gil<T: Send>(
@@ -709,7 +727,7 @@ fn find_label_issues_ragged<'py>(
     let probs = Probs::new(blocks).map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
     let pairs = offsets.locate_all(&flat);
-    PyList::new(py, pairs)
+    without_gc(py, || PyList::new(py, pairs))
 }
 
 /// Token-level issues of a flat dataset: `labels` (N,) int64, `pred_probs` (N, K) and

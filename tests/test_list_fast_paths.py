@@ -72,3 +72,20 @@ def test_label_ints_of_any_size_and_mixed_containers() -> None:
     assert tokenclean.find_label_issues(mixed, views) == tokenclean.find_label_issues(
         as_lists, views
     )
+
+
+def test_the_garbage_collector_is_left_as_it_was() -> None:
+    import gc
+
+    labels, p, lengths = _data(1000, 3, np.float32, 5)
+    cuts = np.cumsum(lengths)[:-1]
+    lab = [x.tolist() for x in np.split(labels, cuts)]
+    views = np.split(p, cuts)
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            tokenclean.find_label_issues(lab, views)
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()
