@@ -243,6 +243,8 @@ fn sentence_labels(
         )));
     }
     if let Ok(arr) = item.cast::<PyUntypedArray>() {
+        // astype may run Python code (array subclasses), which could free ints seen.
+        *seen = [(std::ptr::null_mut(), 0); 16];
         if arr.len() == 0 && arr.ndim() <= 1 {
             return Ok(true); // an empty sentence (np.array([]) is float64): no label to check
         }
@@ -669,8 +671,9 @@ fn find_label_issues_ragged<'py>(
         let len = raw.len() - before;
         lengths.push(len);
         let arr = sentence_probs(&np, pp, s)?;
-        if !pp.is_instance_of::<PyUntypedArray>() {
-            seen = [(std::ptr::null_mut(), 0); 16]; // np.asarray may have run Python code
+        if !arr.is(pp) {
+            // Converted (np.asarray, astype): Python code may have run and freed ints seen.
+            seen = [(std::ptr::null_mut(), 0); 16];
         }
         let shape = arr.shape();
         let (ndim, rows, cols) = (
