@@ -7,7 +7,6 @@ use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;
-use std::cmp::Ordering;
 use std::ops::Range;
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
@@ -253,12 +252,12 @@ fn merge_noise_rate(mut merged: Pickers, per_range: Vec<Pickers>) -> Vec<usize> 
 
 /// Tokens of the sample: runs of this many, spread evenly.
 const SAMPLE_RUN: usize = 64;
-/// Runs in the sample.
-const SAMPLE_RUNS: usize = 256;
+/// Most runs in the sample.
+const SAMPLE_RUNS: usize = 384;
 
-/// The sampled tokens: evenly spread runs, at most about a thirty-second of all tokens.
+/// The sampled tokens: evenly spread runs, at most about a sixteenth of all tokens.
 fn sample_runs(n_tokens: usize) -> impl Iterator<Item = Range<usize>> {
-    let runs = SAMPLE_RUNS.min(n_tokens / (32 * SAMPLE_RUN)).max(1);
+    let runs = SAMPLE_RUNS.min(n_tokens / (16 * SAMPLE_RUN)).max(1);
     (0..runs).map(move |r| {
         let start = r * n_tokens / runs;
         start..(start + SAMPLE_RUN).min(n_tokens)
@@ -273,39 +272,72 @@ fn sampled_cuts<T: Float>(
     wanted: &[Vec<(usize, usize)>],
     counts: &[usize],
 ) -> Vec<Vec<T>> {
-    let n_tokens = labels.len();
-    let mut keys: Vec<Vec<Vec<T>>> = wanted
-        .iter()
-        .map(|v| v.iter().map(|_| Vec::new()).collect())
-        .collect();
+    let k = probs.num_classes();
+    let runs: Vec<Range<usize>> = sample_runs(labels.len()).collect();
     let mut sampled = vec![0usize; wanted.len()];
-    for run in sample_runs(n_tokens) {
-        probs.for_each_row_in::<T>(run, |f, row| {
-            let c = labels[f] as usize;
-            sampled[c] += 1;
-            for ((j, _), k) in wanted[c].iter().zip(keys[c].iter_mut()) {
-                k.push(row[c] - row[*j]);
-            }
-        });
+    for r in &runs {
+        for &l in &labels[r.clone()] {
+            sampled[l as usize] += 1;
+        }
     }
-    wanted
+    // Per picker, the smallest `rank + 1` sampled keys; the largest of them is the cut.
+    let mut pickers: Vec<Vec<Option<(usize, Smallest)>>> = wanted
         .iter()
-        .zip(keys)
         .enumerate()
-        .map(|(c, (v, mut keys))| {
+        .map(|(c, v)| {
             v.iter()
-                .zip(keys.iter_mut())
-                .map(|(&(_, n), k)| {
+                .map(|&(_, n)| {
                     let (s, total) = (sampled[c] as f64, counts[c].max(1) as f64);
                     let expected = n as f64 * s / total;
                     let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
-                    if n >= counts[c] || rank >= k.len() {
-                        return T::INFINITY;
+                    (n < counts[c] && rank < sampled[c])
+                        .then(|| (rank + 1, Smallest::new(rank + 1)))
+                })
+                .collect()
+        })
+        .collect();
+    // As in the pass: keys above a picker's limit are rejected in one vector comparison.
+    let mut slot = vec![usize::MAX; k * k];
+    let mut limits = vec![T::NEG_INFINITY; k * k];
+    for (c, v) in wanted.iter().enumerate() {
+        for (i, &(j, _)) in v.iter().enumerate() {
+            if pickers[c][i].is_some() {
+                slot[c * k + j] = i;
+                limits[c * k + j] = T::INFINITY;
+            }
+        }
+    }
+    for run in runs {
+        probs.for_each_row_in::<T>(run, |f, row| {
+            let c = labels[f] as usize;
+            let pc = row[c];
+            let mut mask = lanes::mask(row, &limits[c * k..c * k + k], |v, l| pc - v <= l);
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if let Some((_, p)) = &mut pickers[c][slot[c * k + j]] {
+                    p.push_key((pc - row[j]).to_f64(), f);
+                    let l = T::from_f64(p.limit());
+                    if l < limits[c * k + j] {
+                        limits[c * k + j] = l;
                     }
-                    let (_, &mut cut, _) = k.select_nth_unstable_by(rank, |a, b| {
-                        a.partial_cmp(b).unwrap_or(Ordering::Equal)
-                    });
-                    cut
+                }
+            }
+        });
+    }
+    pickers
+        .into_iter()
+        .map(|v| {
+            v.into_iter()
+                .map(|p| match p {
+                    Some((size, p)) => {
+                        let kept = p.into_sorted();
+                        match kept.last() {
+                            Some(last) if kept.len() == size => T::from_f64(last.key),
+                            _ => T::INFINITY,
+                        }
+                    }
+                    None => T::INFINITY,
                 })
                 .collect()
         })
