@@ -366,9 +366,10 @@ fn candidates_in<T: Float>(
                 })
                 .collect()
         };
-        for (c, per_class) in prune::rate_pickers::<T>(labels, probs, make, &w, &ranges)
-            .into_iter()
-            .enumerate()
+        for (c, per_class) in
+            prune::rate_pickers::<T>(labels, probs, make, &label_counts(labels, k), &w, &ranges)
+                .into_iter()
+                .enumerate()
         {
             for (j, p) in per_class {
                 out.extend(c * k + j, p.into_sorted(), offset);
@@ -481,9 +482,8 @@ fn issues_in<T: Float>(
 }
 
 /// The dataset positions of the issues, ranked, from every chunk's [`chunk_issues`].
-pub fn combine_issues(mut keyed: Vec<Keyed>, threads: usize) -> Vec<usize> {
-    Workers::new(threads).sort(&mut keyed);
-    keyed.into_iter().map(|k| k.pos).collect()
+pub fn combine_issues(keyed: Vec<Keyed>, threads: usize) -> Vec<usize> {
+    filter::ranked(&keyed, &Workers::new(threads))
 }
 
 #[cfg(test)]

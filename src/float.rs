@@ -22,6 +22,7 @@ pub trait Float:
     const NEG_ZERO: Self;
     const ONE: Self;
     const NEG_INFINITY: Self;
+    const INFINITY: Self;
     const IS_F64: bool;
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -39,6 +40,7 @@ macro_rules! impl_float {
             const NEG_ZERO: Self = -0.0;
             const ONE: Self = 1.0;
             const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const INFINITY: Self = <$t>::INFINITY;
             const IS_F64: bool = $is64;
             #[inline(always)]
             fn from_f64(x: f64) -> Self {

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
+use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::thresholds::{check_row, Outside, Thresholds, SLACK};
@@ -82,41 +83,78 @@ fn scan_against<T: Float, C: Float>(
         ranges,
         &mut flags,
         |range, out| -> Result<(Vec<i64>, Outside)> {
-            let mut joint = vec![0i64; k * k];
+            let mut joint = vec![0i64; 2 * (k * k + 1)];
             let mut outside = None;
             let base = range.start;
-            // Values are checked in one flat sweep; rows are looked at closely only if it fails.
-            if !probs.all_in_unit_interval::<T>(range.clone()) {
-                probs.try_for_each_row_in::<T, Error>(range.clone(), |f, row| {
-                    if let Some(o) = check_row(f, row)? {
-                        outside.get_or_insert(o);
+            let slack = T::from_f64(SLACK);
+            // Slices small enough to stay in cache from the check to the scan.
+            let slice = ((1usize << 15) / k).max(64);
+            let mut start = range.start;
+            while start < range.end {
+                let sub = start..(start + slice).min(range.end);
+                start = sub.end;
+                // Values are checked in one flat sweep; rows are looked at closely only if it fails.
+                if !probs.all_in_unit_interval::<T>(sub.clone()) {
+                    probs.try_for_each_row_in::<T, Error>(sub.clone(), |f, row| {
+                        if let Some(o) = check_row(f, row)? {
+                            outside.get_or_insert(o);
+                        }
+                        Ok(())
+                    })?;
+                }
+                probs.for_each_row_in::<T>(sub, |f, row| {
+                    let label = labels[f] as usize;
+                    let mut flag = 0u8;
+                    if k > 64 {
+                        let t = inspect(row, label, cuts);
+                        if t.confident > 0 {
+                            let guess = if t.confident > 1 {
+                                t.top
+                            } else {
+                                t.first_confident
+                            };
+                            joint[label * k + guess] += 1;
+                            if guess != label {
+                                flag |= OFF_DIAGONAL;
+                            }
+                        }
+                        if t.top != label {
+                            flag |= PREDICTED_NEQ_GIVEN;
+                        }
+                        if t.label_wins_with_slack {
+                            flag |= NEAR_LABEL;
+                        }
+                        out[f - base] = flag;
+                        return;
                     }
-                    Ok(())
-                })?;
-            }
-            probs.for_each_row_in::<T>(range, |f, row| {
-                let label = labels[f] as usize;
-                let t = inspect(row, label, cuts);
-                let mut flag = 0u8;
-                if t.confident > 0 {
-                    let guess = if t.confident > 1 {
-                        t.top
+                    // Confident classes as a bit mask and the first maximum, in one sweep.
+                    // Branch-free: which tokens are confident or off the diagonal is data, not
+                    // pattern. Values are finite (checked above).
+                    let (mask, best, top) =
+                        lanes::mask_and_argmax(row, cuts, |v, cut| C::from_f64(v.to_f64()) >= cut);
+                    let pl = row[label];
+                    let label_top = top == label;
+                    let guess = if mask & mask.wrapping_sub(1) != 0 {
+                        top
                     } else {
-                        t.first_confident
+                        mask.trailing_zeros() as usize
                     };
-                    joint[label * k + guess] += 1;
-                    if guess != label {
-                        flag |= OFF_DIAGONAL;
-                    }
-                }
-                if t.top != label {
-                    flag |= PREDICTED_NEQ_GIVEN;
-                }
-                if t.label_wins_with_slack {
-                    flag |= NEAR_LABEL;
-                }
-                out[f - base] = flag;
-            });
+                    let confident = mask != 0;
+                    // Branch-free: tokens with no confident class count in a spare slot past the
+                    // matrix; odd and even tokens count in separate copies, so that increments of
+                    // one counter do not wait on each other.
+                    let cell =
+                        (label * k + guess) * confident as usize + k * k * (!confident) as usize;
+                    joint[cell + (f & 1) * (k * k + 1)] += 1;
+                    flag |= (confident & (guess != label)) as u8 * OFF_DIAGONAL;
+                    flag |= (!label_top) as u8 * PREDICTED_NEQ_GIVEN;
+                    // Does the label win the argmax once 1e-6 is added to it?
+                    let bumped = pl + slack;
+                    let wins = label_top | (best < bumped) | ((best == bumped) & (top > label));
+                    flag |= wins as u8 * NEAR_LABEL;
+                    out[f - base] = flag;
+                });
+            }
             Ok((joint, outside))
         },
     );
@@ -125,8 +163,8 @@ fn scan_against<T: Float, C: Float>(
     for part in parts {
         let (part, outside) = part?;
         outside_unit = outside_unit.or(outside);
-        for (a, b) in joint.iter_mut().zip(part) {
-            *a += b;
+        for (a, (b, c)) in joint.iter_mut().zip(part.iter().zip(&part[k * k + 1..])) {
+            *a += b + c;
         }
     }
     Ok(Scan {
@@ -144,35 +182,22 @@ struct Token {
     label_wins_with_slack: bool,
 }
 
+/// [`Token`] of a row of more than 64 classes (fewer go through the bit-mask path).
 #[inline(always)]
 fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
-    // Confident classes as a bit mask (K <= 64) or, beyond, a count and the first index.
     let mut confident = 0u32;
     let mut first_confident = usize::MAX;
     let mut top = 0usize;
     let mut best = row[0];
-    if row.len() <= 64 {
-        let mut mask = 0u64;
-        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-            mask |= ((C::from_f64(v.to_f64()) >= cut) as u64) << j;
-            if v > best {
-                best = v;
-                top = j;
-            }
+    for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
+        let c = C::from_f64(v.to_f64()) >= cut;
+        confident += c as u32;
+        if c && first_confident == usize::MAX {
+            first_confident = j;
         }
-        confident = mask.count_ones();
-        first_confident = mask.trailing_zeros() as usize;
-    } else {
-        for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-            let c = C::from_f64(v.to_f64()) >= cut;
-            confident += c as u32;
-            if c && first_confident == usize::MAX {
-                first_confident = j;
-            }
-            if v > best {
-                best = v;
-                top = j;
-            }
+        if v > best {
+            best = v;
+            top = j;
         }
     }
     // Does the label win the argmax (first maximum) once 1e-6 is added to it? The row's first

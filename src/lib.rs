@@ -9,6 +9,7 @@ pub mod error;
 pub mod filter;
 pub mod float;
 pub mod joint;
+pub mod lanes;
 pub mod measures;
 pub mod pairwise;
 pub mod parallel;

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
+use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;
@@ -217,63 +218,93 @@ pub fn select_by_noise_rate<T: Float>(
             .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
             .collect()
     };
-    rate_pickers::<T>(labels, probs, make, w, ranges)
+    rate_pickers::<T>(labels, probs, make, counts, w, ranges)
         .into_iter()
         .flatten()
         .flat_map(|(_, p)| p.positions())
         .collect()
 }
 
-/// Fills `prune_by_noise_rate` pickers (per given class c: (j, picker) for each class j that
-/// prunes it) from the rows of `ranges`; `make` gives empty ones.
+/// `prune_by_noise_rate` pickers: per given class c, (j, picker) for each class j that prunes
+/// it.
+pub type Pickers = Vec<Vec<(usize, Smallest)>>;
+
+/// Fills the pickers `make` gives (any sizes, any bounds) from the rows of `ranges`; `counts`:
+/// tokens per class among `labels`.
 pub fn rate_pickers<T: Float>(
     labels: &[u32],
     probs: &Probs,
-    make: impl Fn() -> Vec<Vec<(usize, Smallest)>> + Sync,
+    make: impl Fn() -> Pickers + Sync,
+    counts: &[usize],
     w: &Workers,
     ranges: &[Range<usize>],
-) -> Vec<Vec<(usize, Smallest)>> {
+) -> Pickers {
     let k = probs.num_classes();
-    let per_range = w.map(ranges, |range| {
-        let mut pickers = make();
-        if k > 64 {
+    if k > 64 {
+        let per_range = w.map(ranges, |range| {
+            let mut pickers = make();
             probs.for_each_row_in::<T>(range.clone(), |f, row| {
                 let c = labels[f] as usize;
                 for (j, p) in pickers[c].iter_mut() {
                     p.push_key(margin_key(row, c, *j), f);
                 }
             });
-            return pickers;
-        }
-        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
-        // no picker. One comparison per class, which vectorises, finds the rare candidates.
-        let mut slot: Vec<Vec<usize>> = vec![vec![usize::MAX; k]; k];
-        let mut limits: Vec<Vec<T>> = vec![vec![T::NEG_INFINITY; k]; k];
-        for (c, per_class) in pickers.iter().enumerate() {
-            for (i, (j, p)) in per_class.iter().enumerate() {
-                slot[c][*j] = i;
-                limits[c][*j] = T::from_f64(p.limit());
-            }
-        }
-        probs.for_each_row_in::<T>(range.clone(), |f, row| {
-            let c = labels[f] as usize;
-            let pc = row[c];
-            let lim = &limits[c];
-            let mut mask = 0u64;
-            for (j, (&v, &l)) in row.iter().zip(lim).enumerate() {
-                mask |= ((pc - v <= l) as u64) << j;
-            }
-            while mask != 0 {
-                let j = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let p = &mut pickers[c][slot[c][j]].1;
-                p.push_key(margin_key(row, c, j), f);
-                limits[c][j] = T::from_f64(p.limit());
-            }
+            pickers
         });
-        pickers
-    });
-    let mut merged = make();
+        return merge_pickers(make(), per_range);
+    }
+    // A cut per picker, from a sample, that most keys fail: only keys at or below it are
+    // candidates. Exact whenever at least n keys pass it in all; pickers short of that are
+    // run again without it. Pickers with a bound of their own are not sampled.
+    let template = make();
+    let wanted: Vec<Vec<(usize, usize)>> = template
+        .iter()
+        .map(|v| v.iter().map(|(j, p)| (*j, p.capacity())).collect())
+        .collect();
+    let mut cuts = sampled_cuts::<T>(labels, probs, &wanted, counts);
+    for (cut, per_class) in cuts.iter_mut().zip(&template) {
+        for (x, (_, p)) in cut.iter_mut().zip(per_class) {
+            if p.limit() < f64::INFINITY {
+                *x = T::INFINITY;
+            }
+        }
+    }
+    let (mut merged, passed) = noise_rate_pass::<T>(labels, probs, &make, &cuts, w, ranges);
+    let short: Vec<Vec<usize>> = wanted
+        .iter()
+        .zip(&passed)
+        .zip(&cuts)
+        .map(|((v, p), cut)| {
+            v.iter()
+                .zip(p)
+                .zip(cut)
+                .filter(|((&(_, n), &seen), &x)| seen < n && x < T::INFINITY)
+                .map(|((&(j, _), _), _)| j)
+                .collect()
+        })
+        .collect();
+    if short.iter().any(|v| !v.is_empty()) {
+        let make_short = || -> Pickers {
+            make()
+                .into_iter()
+                .zip(&short)
+                .map(|(v, s)| v.into_iter().filter(|(j, _)| s.contains(j)).collect())
+                .collect()
+        };
+        let open: Vec<Vec<T>> = short.iter().map(|v| vec![T::INFINITY; v.len()]).collect();
+        let (again, _) = noise_rate_pass::<T>(labels, probs, &make_short, &open, w, ranges);
+        for (m, a) in merged.iter_mut().zip(again) {
+            for (j, p) in a {
+                if let Some(slot) = m.iter_mut().find(|(jj, _)| *jj == j) {
+                    slot.1 = p;
+                }
+            }
+        }
+    }
+    merged
+}
+
+fn merge_pickers(mut merged: Pickers, per_range: Vec<Pickers>) -> Pickers {
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
             for ((_, m), (_, p)) in m.iter_mut().zip(p) {
@@ -282,6 +313,164 @@ pub fn rate_pickers<T: Float>(
         }
     }
     merged
+}
+
+/// Tokens of the sample: runs of this many, spread evenly.
+const SAMPLE_RUN: usize = 64;
+/// Most runs in the sample.
+const SAMPLE_RUNS: usize = 384;
+
+/// The sampled tokens: evenly spread runs, at most about a sixteenth of all tokens.
+fn sample_runs(n_tokens: usize) -> impl Iterator<Item = Range<usize>> {
+    let runs = SAMPLE_RUNS.min(n_tokens / (16 * SAMPLE_RUN)).max(1);
+    (0..runs).map(move |r| {
+        let start = r * n_tokens / runs;
+        start..(start + SAMPLE_RUN).min(n_tokens)
+    })
+}
+
+/// Per picker (as `wanted`), a key that a little more than `n` of all keys are expected to
+/// reach, from a sample; +inf when the sample cannot tell.
+fn sampled_cuts<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    wanted: &[Vec<(usize, usize)>],
+    counts: &[usize],
+) -> Vec<Vec<T>> {
+    let k = probs.num_classes();
+    let runs: Vec<Range<usize>> = sample_runs(labels.len()).collect();
+    let mut sampled = vec![0usize; wanted.len()];
+    for r in &runs {
+        for &l in &labels[r.clone()] {
+            sampled[l as usize] += 1;
+        }
+    }
+    // Per picker, the smallest `rank + 1` sampled keys; the largest of them is the cut.
+    let mut pickers: Vec<Vec<Option<(usize, Smallest)>>> = wanted
+        .iter()
+        .enumerate()
+        .map(|(c, v)| {
+            v.iter()
+                .map(|&(_, n)| {
+                    let (s, total) = (sampled[c] as f64, counts[c].max(1) as f64);
+                    let expected = n as f64 * s / total;
+                    let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
+                    (n < counts[c] && rank < sampled[c])
+                        .then(|| (rank + 1, Smallest::new(rank + 1)))
+                })
+                .collect()
+        })
+        .collect();
+    // As in the pass: keys above a picker's limit are rejected in one vector comparison.
+    let mut slot = vec![usize::MAX; k * k];
+    let mut limits = vec![T::NEG_INFINITY; k * k];
+    for (c, v) in wanted.iter().enumerate() {
+        for (i, &(j, _)) in v.iter().enumerate() {
+            if pickers[c][i].is_some() {
+                slot[c * k + j] = i;
+                limits[c * k + j] = T::INFINITY;
+            }
+        }
+    }
+    for run in runs {
+        probs.for_each_row_in::<T>(run, |f, row| {
+            let c = labels[f] as usize;
+            let pc = row[c];
+            let mut mask = lanes::mask(row, &limits[c * k..c * k + k], |v, l| pc - v <= l);
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if let Some((_, p)) = &mut pickers[c][slot[c * k + j]] {
+                    p.push_key((pc - row[j]).to_f64(), f);
+                    let l = T::from_f64(p.limit());
+                    if l < limits[c * k + j] {
+                        limits[c * k + j] = l;
+                    }
+                }
+            }
+        });
+    }
+    pickers
+        .into_iter()
+        .map(|v| {
+            v.into_iter()
+                .map(|p| match p {
+                    Some((size, p)) => {
+                        let kept = p.into_sorted();
+                        match kept.last() {
+                            Some(last) if kept.len() == size => T::from_f64(last.key),
+                            _ => T::INFINITY,
+                        }
+                    }
+                    None => T::INFINITY,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One pass of the noise-rate pickers `make` gives over every range, admitting keys `<= cuts`
+/// (and the pickers' own bounds). Also returns how many keys passed, per picker, over all
+/// ranges.
+fn noise_rate_pass<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    make: &(impl Fn() -> Pickers + Sync),
+    cuts: &[Vec<T>],
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> (Pickers, Vec<Vec<usize>>) {
+    let k = probs.num_classes();
+    let none_passed = |pickers: &Pickers| -> Vec<Vec<usize>> {
+        pickers.iter().map(|v| vec![0; v.len()]).collect()
+    };
+    let per_range = w.map(ranges, |range| {
+        let mut pickers = make();
+        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
+        // no picker. One comparison per class, which vectorises, finds the rare candidates.
+        // Row-major k x k, flat so that a row's limits are one slice away.
+        let mut slot = vec![usize::MAX; k * k];
+        let mut limits = vec![T::NEG_INFINITY; k * k];
+        let mut passed = none_passed(&pickers);
+        for (c, per_class) in pickers.iter().enumerate() {
+            for (i, (j, p)) in per_class.iter().enumerate() {
+                slot[c * k + j] = i;
+                let own = T::from_f64(p.limit());
+                limits[c * k + j] = if own < cuts[c][i] { own } else { cuts[c][i] };
+            }
+        }
+        probs.for_each_row_in::<T>(range.clone(), |f, row| {
+            let c = labels[f] as usize;
+            let pc = row[c];
+            let lim = &limits[c * k..c * k + k];
+            let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let i = slot[c * k + j];
+                passed[c][i] += 1;
+                let p = &mut pickers[c][i].1;
+                p.push_key(margin_key(row, c, j), f);
+                let l = T::from_f64(p.limit());
+                if l < limits[c * k + j] {
+                    limits[c * k + j] = l;
+                }
+            }
+        });
+        (pickers, passed)
+    });
+    let merged = make();
+    let mut passed = none_passed(&merged);
+    let mut each_range = Vec::with_capacity(per_range.len());
+    for (pickers, seen) in per_range {
+        each_range.push(pickers);
+        for (a, b) in passed.iter_mut().zip(seen) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+    (merge_pickers(merged, each_range), passed)
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.
@@ -325,5 +514,52 @@ mod tests {
         let pcm = prune_count_matrix(&cj, 2, 1.0, 0.5, true);
         // given 0: off-diagonal 4 -> 2, diagonal 6 + 2; given 1: 2 -> 1, 8 + 1
         assert_eq!(pcm, vec![8, 1, 2, 9]);
+    }
+
+    /// The `n` tokens labelled 0 with the smallest `p[0] - p[1]`, by brute force.
+    fn naive(p: &ndarray::Array2<f64>, labels: &[u32], n: usize) -> Vec<usize> {
+        let mut keyed: Vec<crate::rank::Keyed> = (0..labels.len())
+            .filter(|&f| labels[f] == 0)
+            .map(|f| crate::rank::Keyed::new(p[[f, 0]] - p[[f, 1]], f))
+            .collect();
+        keyed.sort();
+        let mut v: Vec<usize> = keyed[..n].iter().map(|k| k.pos).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_sample_that_misleads_the_cut_still_gives_the_exact_selection() {
+        // Eighty strong candidates, all inside the sampled runs, and a hundred wanted: the cut
+        // from the sample admits too few, so the picker runs again without it.
+        let n = 1 << 16;
+        let sampled: std::collections::HashSet<usize> = sample_runs(n).flatten().collect();
+        let mut p = ndarray::Array2::<f64>::zeros((n, 2));
+        let mut labels = vec![0u32; n];
+        let mut strong = 0;
+        for f in 0..n {
+            let x = (f % 97) as f64 / 1000.0;
+            let p1 = if sampled.contains(&f) && f % 16 == 0 && strong < 80 {
+                strong += 1;
+                0.6 + x
+            } else {
+                0.1 + x
+            };
+            p[[f, 0]] = 1.0 - p1;
+            p[[f, 1]] = p1;
+            if f % 10 == 9 {
+                labels[f] = 1;
+            }
+        }
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let counts = crate::thresholds::label_counts(&labels, 2);
+        let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
+        for threads in [1, 3] {
+            let w = Workers::new(threads);
+            let mut got =
+                select_by_noise_rate::<f64>(&labels, &probs, &pcm, &counts, 1.0, &w, &w.ranges(n));
+            got.sort();
+            assert_eq!(got, naive(&p, &labels, 100));
+        }
     }
 }

@@ -9,10 +9,10 @@ use crate::measures::{self, SentenceScore};
 use crate::ragged::{Block, Offsets, Probs};
 use crate::scores::Method;
 use crate::thresholds::Thresholds;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, ArrayViewD};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
-    PyUntypedArray, PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods,
+    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -236,6 +236,7 @@ fn sentence_labels(
     item: &Bound<'_, PyAny>,
     s: usize,
     out: &mut Vec<i64>,
+    seen: &mut IntCache,
 ) -> PyResult<bool> {
     if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(format!(
@@ -243,6 +244,8 @@ fn sentence_labels(
         )));
     }
     if let Ok(arr) = item.cast::<PyUntypedArray>() {
+        // astype may run Python code (array subclasses), which could free ints seen.
+        *seen = [(std::ptr::null_mut(), 0); 16];
         if arr.len() == 0 && arr.ndim() <= 1 {
             return Ok(true); // an empty sentence (np.array([]) is float64): no label to check
         }
@@ -293,10 +296,12 @@ fn sentence_labels(
         }
     }
     if let Ok(list) = item.cast::<PyList>() {
-        if exact_ints(list, out) {
+        if exact_ints(list, out, seen) {
             return Ok(true);
         }
     }
+    // What follows may run Python code, which could free the ints remembered.
+    *seen = [(std::ptr::null_mut(), 0); 16];
     let mut all_int = true;
     let mut push = |t: usize, x: &Bound<'_, PyAny>| -> PyResult<()> {
         if x.is_instance_of::<PyBool>() {
@@ -357,11 +362,16 @@ fn sentence_labels(
     Ok(all_int)
 }
 
+/// Values of recently seen int objects, by address. Labels are mostly a few shared objects
+/// (CPython caches small ints). Valid for one call: an int cannot change value, and the
+/// caller's lists keep every object seen alive.
+type IntCache = [(*mut pyo3::ffi::PyObject, i64); 16];
+
 /// Fast path for the common case, a list of plain Python ints: appends them to `out` and
 /// returns true, or leaves `out` as it was and returns false (anything else: the careful path
 /// decides and names the culprit).
 #[allow(unsafe_code)]
-fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>) -> bool {
+fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>, seen: &mut IntCache) -> bool {
     let start = out.len();
     let n = list.len();
     out.reserve(n);
@@ -371,19 +381,25 @@ fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>) -> bool {
         // shrink the list: PyLong_AsLong on an exact int does not call back into Python).
         let v = unsafe {
             let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
-            if pyo3::ffi::PyLong_CheckExact(item) == 0 {
-                out.truncate(start);
-                return false;
+            let slot = &mut seen[(item as usize >> 5) & 15];
+            if slot.0 == item {
+                slot.1
+            } else {
+                if pyo3::ffi::PyLong_CheckExact(item) == 0 {
+                    out.truncate(start);
+                    return false;
+                }
+                let v = pyo3::ffi::PyLong_AsLong(item);
+                if v == -1 && !pyo3::ffi::PyErr_Occurred().is_null() {
+                    pyo3::ffi::PyErr_Clear();
+                    out.truncate(start);
+                    return false;
+                }
+                *slot = (item, v as i64);
+                v as i64
             }
-            let v = pyo3::ffi::PyLong_AsLong(item);
-            if v == -1 && !pyo3::ffi::PyErr_Occurred().is_null() {
-                pyo3::ffi::PyErr_Clear();
-                out.truncate(start);
-                return false;
-            }
-            v
         };
-        out.push(v as i64);
+        out.push(v);
     }
     true
 }
@@ -472,6 +488,109 @@ fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
     }
 }
 
+/// Sentences that are consecutive rows of one C-contiguous array (as `np.split` makes them):
+/// that array, read as one block of `n` rows from element `offset`.
+enum Run<'py> {
+    F32(Bound<'py, PyArrayDyn<f32>>, usize, usize, usize),
+    F64(Bound<'py, PyArrayDyn<f64>>, usize, usize, usize),
+}
+
+impl Run<'_> {
+    #[allow(unsafe_code)]
+    fn block(&self) -> Option<Block<'_>> {
+        fn rows<T>(
+            a: ArrayViewD<'_, T>,
+            at: usize,
+            n: usize,
+            k: usize,
+        ) -> Option<ArrayView2<'_, T>> {
+            let flat = a.to_slice()?.get(at..at.checked_add(n.checked_mul(k)?)?)?;
+            ArrayView2::from_shape((n, k), flat).ok()
+        }
+        // SAFETY: as in `untracked_block`: the array outlives the view and nothing in this
+        // crate writes to numpy arrays.
+        Some(match self {
+            Run::F32(a, at, n, k) => Block::F32(rows(unsafe { a.as_array() }, *at, *n, *k)?),
+            Run::F64(a, at, n, k) => Block::F64(rows(unsafe { a.as_array() }, *at, *n, *k)?),
+        })
+    }
+}
+
+/// Reads a live array's data address and base object (two struct fields).
+#[allow(unsafe_code)]
+fn data_and_base(a: &Bound<'_, PyUntypedArray>) -> (usize, *mut pyo3::ffi::PyObject) {
+    // SAFETY: `a` is a live numpy array and the GIL is held.
+    unsafe {
+        let o = &*a.as_array_ptr();
+        (o.data as usize, o.base)
+    }
+}
+
+/// The one-block view of `arrays` (non-empty sentences, in order, native float32/float64 of
+/// K columns) when they are consecutive rows of one C-contiguous array; else `None`.
+fn consecutive_rows<'py>(
+    arrays: &[Bound<'py, PyUntypedArray>],
+    k: usize,
+    n: usize,
+) -> Option<Run<'py>> {
+    let first = arrays.first()?;
+    let item = first.dtype().itemsize();
+    let (start, base_ptr) = data_and_base(first);
+    if base_ptr.is_null() {
+        return None;
+    }
+    let mut next = start;
+    for a in arrays {
+        let (data, base) = data_and_base(a);
+        if base != base_ptr || data != next || !a.is_c_contiguous() || a.dtype().itemsize() != item
+        {
+            return None;
+        }
+        next = data + a.shape().first()? * k * item;
+    }
+    let base = first
+        .getattr("base")
+        .ok()?
+        .cast_into::<PyUntypedArray>()
+        .ok()?;
+    let dtype = base.dtype();
+    if base.as_ptr() != base_ptr
+        || !base.is_c_contiguous()
+        || dtype.kind() != b'f'
+        || dtype.itemsize() != item
+        || dtype.is_native_byteorder() == Some(false)
+    {
+        return None;
+    }
+    let bytes = start.checked_sub(data_and_base(&base).0)?;
+    let at = bytes / item;
+    if bytes % item != 0 || at + n * k > base.len() {
+        return None;
+    }
+    Some(match item {
+        4 => Run::F32(base.cast_into::<PyArrayDyn<f32>>().ok()?, at, n, k),
+        _ => Run::F64(base.cast_into::<PyArrayDyn<f64>>().ok()?, at, n, k),
+    })
+}
+
+/// Runs `f` with Python's cyclic garbage collector paused (if it runs): each allocation of
+/// many tuples would otherwise count towards collections that walk every object of the
+/// caller's program (its sentence lists, say), which costs more than building the tuples.
+/// The GIL is held throughout, so no other Python code sees the pause; tuples of ints form no
+/// cycles, and a collection that falls due runs at the next allocation after.
+fn without_gc<'py, R>(py: Python<'py>, f: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    let gc = py.import("gc")?;
+    let running = gc.call_method0("isenabled")?.is_truthy()?;
+    if running {
+        gc.call_method0("disable")?;
+    }
+    let out = f();
+    if running {
+        gc.call_method0("enable")?;
+    }
+    out
+}
+
 /// Runs `f` without the GIL. A panic (a bug: validation never panics) becomes an ordinary
 /// error instead of pyo3's `PanicException`, which derives from `BaseException`.
 pub(crate) fn without_gil<T: Send>(
@@ -529,20 +648,29 @@ fn find_label_issues_ragged<'py>(
     let mut raw = Vec::new();
     let mut lengths = Vec::with_capacity(label_items.len());
     let mut all_python_ints = true;
+    let mut seen: IntCache = [(std::ptr::null_mut(), 0); 16];
     let mut arrays = Vec::with_capacity(prob_items.len());
     let mut k: Option<(usize, usize)> = None;
     for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
         let before = raw.len();
-        all_python_ints &= sentence_labels(&np_integer, lab, s, &mut raw)?;
+        all_python_ints &= sentence_labels(&np_integer, lab, s, &mut raw, &mut seen)?;
         let len = raw.len() - before;
         lengths.push(len);
         let arr = sentence_probs(&np, pp, s)?;
-        let shape = arr.shape().to_vec();
-        let rows = shape.first().copied().unwrap_or(0);
-        if len == 0 && rows == 0 && !shape.is_empty() {
+        if !arr.is(pp) {
+            // Converted (np.asarray, astype): Python code may have run and freed ints seen.
+            seen = [(std::ptr::null_mut(), 0); 16];
+        }
+        let shape = arr.shape();
+        let (ndim, rows, cols) = (
+            shape.len(),
+            shape.first().copied().unwrap_or(0),
+            shape.get(1).copied().unwrap_or(0),
+        );
+        if len == 0 && rows == 0 && ndim != 0 {
             continue; // an empty sentence: any empty array will do
         }
-        if shape.len() != 2 {
+        if ndim != 2 {
             return Err(PyValueError::new_err(format!(
                 "pred_probs[{s}] has shape {}; each sentence needs a 2-D (tokens, classes) array",
                 shape_of(&arr)
@@ -554,12 +682,12 @@ fn find_label_issues_ragged<'py>(
             )));
         }
         match k {
-            None => k = Some((shape[1], s)),
-            Some((k0, s0)) if k0 != shape[1] => {
+            None => k = Some((cols, s)),
+            Some((k0, s0)) if k0 != cols => {
                 return Err(PyValueError::new_err(format!(
                     "pred_probs[{s}] has {} columns but pred_probs[{s0}] has {k0}; every \
                      sentence needs the same number of classes",
-                    shape[1]
+                    cols
                 )))
             }
             _ => {}
@@ -575,12 +703,20 @@ fn find_label_issues_ragged<'py>(
     let at = Where::Sentences(&offsets);
     let ids = class_ids(raw.into_iter(), k, &at)?;
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
-    let typed_arrays = arrays.iter().map(typed).collect::<PyResult<Vec<_>>>()?;
-    let probs = Probs::new(typed_arrays.iter().map(untracked_block).collect())
-        .map_err(|e| core_error(e, &at))?;
+    let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
+    let whole = whole.as_ref().and_then(Run::block);
+    let typed_arrays = match whole {
+        Some(_) => Vec::new(),
+        None => arrays.iter().map(typed).collect::<PyResult<Vec<_>>>()?,
+    };
+    let blocks = match whole {
+        Some(b) => vec![b],
+        None => typed_arrays.iter().map(untracked_block).collect(),
+    };
+    let probs = Probs::new(blocks).map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
     let pairs = offsets.locate_all(&flat);
-    PyList::new(py, pairs)
+    without_gc(py, || PyList::new(py, pairs))
 }
 
 /// Token-level issues of a flat dataset: `labels` (N,) int64, `pred_probs` (N, K) and

@@ -21,6 +21,17 @@ impl Keyed {
     }
 }
 
+impl Keyed {
+    /// One integer that orders as the `Keyed` does (key in total order, then position), for
+    /// sorting with plain integer comparisons.
+    #[inline]
+    pub fn packed(&self) -> u128 {
+        let b = self.key.to_bits() as i64;
+        let ord = (b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64 ^ (1 << 63);
+        ((ord as u128) << 64) | self.pos as u128
+    }
+}
+
 impl PartialEq for Keyed {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
@@ -76,6 +87,11 @@ impl Smallest {
                 bound.key
             },
         }
+    }
+
+    /// How many items it keeps.
+    pub fn capacity(&self) -> usize {
+        self.n
     }
 
     /// The largest key still accepted (+inf until the selection is full).
@@ -201,6 +217,32 @@ mod tests {
         ];
         rank(&mut v);
         assert_eq!(v.iter().map(|k| k.pos).collect::<Vec<_>>(), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn packed_keys_sort_like_keyed() {
+        let keys = [
+            0.5,
+            -0.0,
+            0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.5,
+            1e-300,
+            -1e-300,
+            0.5,
+            -1.5,
+        ];
+        let mut a: Vec<Keyed> = (0..60)
+            .map(|i| Keyed::new(keys[(i * 7) % keys.len()], 100 - i))
+            .collect();
+        let mut b: Vec<u128> = a.iter().map(Keyed::packed).collect();
+        a.sort();
+        b.sort_unstable();
+        let b: Vec<usize> = b.iter().map(|&x| x as u64 as usize).collect();
+        assert_eq!(a.iter().map(|k| k.pos).collect::<Vec<_>>(), b);
     }
 
     #[test]

@@ -1,0 +1,91 @@
+"""The list entry point reads sentences that are consecutive rows of one array as one block,
+and caches label ints by object: every layout of the same values gives the same answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tokenclean
+
+
+def _data(n: int, k: int, dtype: type, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 12, size=n // 6 + 5)
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n) + 1]
+    lengths[-1] -= lengths.sum() - n
+    true = rng.integers(0, k, size=n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += rng.uniform(0.5, 4, size=n)
+    p = np.exp(logits)
+    p = (p / p.sum(axis=1, keepdims=True)).astype(dtype)
+    labels = np.where(rng.random(n) < 0.1, (true + 1) % k, true)
+    return labels, p, lengths
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_views_of_one_array_copies_and_lists_agree(dtype: type, seed: int) -> None:
+    labels, p, lengths = _data(3000, 5, dtype, seed)
+    cuts = np.cumsum(lengths)[:-1]
+    lab = [x.tolist() for x in np.split(labels, cuts)]
+    views = np.split(p, cuts)  # consecutive rows of one array: one block
+    copies = [v.copy() for v in views]  # separate arrays: one block each
+    padded = np.zeros((p.shape[0] + 3, p.shape[1]), dtype=dtype)
+    padded[2:-1] = p
+    inner = np.split(padded[2:-1], cuts)  # consecutive rows starting inside a bigger array
+    every_other = [v if i % 2 else v.copy() for i, v in enumerate(views)]
+    want = tokenclean.find_label_issues(lab, copies)
+    for pp in (views, inner, every_other):
+        assert tokenclean.find_label_issues(lab, pp) == want
+    for rank in (None, "normalized_margin"):
+        a = tokenclean.find_label_issues(lab, views, return_indices_ranked_by=rank)
+        assert a == tokenclean.find_label_issues(lab, copies, return_indices_ranked_by=rank)
+
+
+def test_rows_out_of_order_are_not_read_as_one_block() -> None:
+    labels, p, lengths = _data(2000, 4, np.float32, 3)
+    cuts = np.cumsum(lengths)[:-1]
+    lab = [x.tolist() for x in np.split(labels, cuts)]
+    views = np.split(p, cuts)
+    order = list(range(len(views)))[::-1]
+    swapped = [views[i] for i in order]
+    swapped_labels = [lab[i] for i in order]
+    want = tokenclean.find_label_issues(swapped_labels, [v.copy() for v in swapped])
+    assert tokenclean.find_label_issues(swapped_labels, swapped) == want
+
+
+def test_label_ints_of_any_size_and_mixed_containers() -> None:
+    labels, p, lengths = _data(2000, 6, np.float64, 4)
+    cuts = np.cumsum(lengths)[:-1]
+    views = np.split(p, cuts)
+    as_lists = [x.tolist() for x in np.split(labels, cuts)]
+    # Big ints equal in value but distinct objects, numpy arrays and tuples in between.
+    mixed: list = []
+    for i, x in enumerate(as_lists):
+        if i % 3 == 0:
+            mixed.append([int(str(v)) + (10**30 - 10**30) for v in x])
+        elif i % 3 == 1:
+            mixed.append(np.array(x, dtype=np.int64))
+        else:
+            mixed.append(tuple(x))
+    assert tokenclean.find_label_issues(mixed, views) == tokenclean.find_label_issues(
+        as_lists, views
+    )
+
+
+def test_the_garbage_collector_is_left_as_it_was() -> None:
+    import gc
+
+    labels, p, lengths = _data(1000, 3, np.float32, 5)
+    cuts = np.cumsum(lengths)[:-1]
+    lab = [x.tolist() for x in np.split(labels, cuts)]
+    views = np.split(p, cuts)
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            tokenclean.find_label_issues(lab, views)
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()
