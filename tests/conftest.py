@@ -304,6 +304,24 @@ def assert_ranked_by_score(flat_issues: np.ndarray, scores: np.ndarray) -> None:
     assert np.all(flat_issues[:-1][tied] < flat_issues[1:][tied])
 
 
+def sentence_dataset(
+    n: int, k: int, dtype: Any, seed: int, *, flip: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat labels, probabilities and sentence lengths (0-12 tokens, some empty sentences),
+    with about ``flip`` of the labels redrawn at random."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 13, size=2 * n // 6 + 2)
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n) + 1]
+    lengths[-1] -= lengths.sum() - n
+    true = rng.integers(0, k, size=n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), true] += rng.uniform(0, 4, size=n)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < flip, rng.integers(0, k, size=n), true)
+    return labels.astype(np.int64), p.astype(dtype), lengths.astype(np.int64)
+
+
 def note(text: str) -> None:
     """``hypothesis.event`` inside a hypothesis test, nothing elsewhere."""
     if currently_in_test_context():

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FILTER_BY, RANKINGS, flat_datasets, kwargs_strategy, outcome
+from conftest import sentence_dataset as dataset
 from tokenclean import dask as tcd
 from tokenclean.datasets import load_wnut17_sample
 from tokenclean.token_classification.filter import find_label_issues_flat
@@ -38,23 +39,6 @@ def client() -> Iterator[Client]:
         Client(cluster) as c,
     ):
         yield c
-
-
-def dataset(
-    n: int, k: int, dtype: Any, seed: int, *, flip: float = 0.1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labels, probabilities and sentence lengths (0-12 tokens, some empty)."""
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 13, size=2 * n // 6 + 2)
-    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n) + 1]
-    lengths[-1] -= lengths.sum() - n
-    true = rng.integers(0, k, size=n)
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), true] += rng.uniform(0, 4, size=n)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
-    labels = np.where(rng.random(n) < flip, rng.integers(0, k, size=n), true)
-    return labels.astype(np.int64), p.astype(dtype), lengths.astype(np.int64)
 
 
 def on_dask(

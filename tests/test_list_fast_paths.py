@@ -7,20 +7,7 @@ import numpy as np
 import pytest
 
 import tokenclean
-
-
-def _data(n: int, k: int, dtype: type, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 12, size=n // 6 + 5)
-    lengths = lengths[: np.searchsorted(np.cumsum(lengths), n) + 1]
-    lengths[-1] -= lengths.sum() - n
-    true = rng.integers(0, k, size=n)
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), true] += rng.uniform(0.5, 4, size=n)
-    p = np.exp(logits)
-    p = (p / p.sum(axis=1, keepdims=True)).astype(dtype)
-    labels = np.where(rng.random(n) < 0.1, (true + 1) % k, true)
-    return labels, p, lengths
+from conftest import sentence_dataset as _data
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
