@@ -107,6 +107,7 @@ mkdir -p "$SUITE/python/tokenclean"
 cp -R "$REPO/tests" "$SUITE/tests"
 rm -rf "$SUITE/tests/__pycache__" "$SUITE/tests/.hypothesis"
 cp "$REPO/pyproject.toml" "$SUITE/pyproject.toml" # pytest's configuration
+cp "$REPO/README.md" "$SUITE/README.md"             # its examples are tested
 if [ -d "$REPO/../shared" ]; then
     ln -s "$(cd "$REPO/../shared" && pwd)" "$WORK/shared"
 fi
