@@ -274,16 +274,9 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
             }
             if opts.filter_by != FilterBy::PruneByClass {
                 let both = opts.filter_by == FilterBy::Both;
-                for f in prune::select_by_noise_rate::<T>(
-                    labels,
-                    Some(&scan.flags),
-                    probs,
-                    &pcm,
-                    &counts,
-                    min,
-                    &w,
-                    &ranges,
-                ) {
+                for f in
+                    prune::select_by_noise_rate::<T>(labels, probs, &pcm, &counts, min, &w, &ranges)
+                {
                     if !both || scan.flags[f] & SELECTED_BY_CLASS != 0 {
                         scan.flags[f] |= SELECTED;
                     }

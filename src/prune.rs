@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};
-use crate::joint::{round_preserving_sum, PREDICTED_NEQ_GIVEN};
+use crate::joint::round_preserving_sum;
 use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
@@ -201,13 +201,9 @@ pub fn class_pickers<T: Float>(
 
 /// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
 /// count, the tokens labelled c with the largest margin `p[j] - p[c]` (ties: earlier first).
-/// Returns their positions (a token may appear more than once). `flags`: the scan's, when
-/// known; they spare reading the rows of tokens whose label is the argmax (see
-/// [`rate_pickers`]).
-#[allow(clippy::too_many_arguments)]
+/// Returns their positions (a token may appear more than once).
 pub fn select_by_noise_rate<T: Float>(
     labels: &[u32],
-    flags: Option<&[u8]>,
     probs: &Probs,
     pcm: &[i64],
     counts: &[usize],
@@ -222,7 +218,7 @@ pub fn select_by_noise_rate<T: Float>(
             .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
             .collect()
     };
-    rate_pickers::<T>(labels, flags, probs, make, counts, w, ranges)
+    rate_pickers::<T>(labels, probs, make, counts, w, ranges)
         .into_iter()
         .flatten()
         .flat_map(|(_, p)| p.positions())
@@ -234,11 +230,9 @@ pub fn select_by_noise_rate<T: Float>(
 pub type Pickers = Vec<Vec<(usize, Smallest)>>;
 
 /// Fills the pickers `make` gives (any sizes, any bounds) from the rows of `ranges`; `counts`:
-/// tokens per class among `labels`. With the scan's `flags`, a token whose label is the argmax
-/// (all its keys are >= 0) is passed over unread while every limit of its class is negative.
+/// tokens per class among `labels`.
 pub fn rate_pickers<T: Float>(
     labels: &[u32],
-    flags: Option<&[u8]>,
     probs: &Probs,
     make: impl Fn() -> Pickers + Sync,
     counts: &[usize],
@@ -275,7 +269,7 @@ pub fn rate_pickers<T: Float>(
             }
         }
     }
-    let (mut merged, passed) = noise_rate_pass::<T>(labels, flags, probs, &make, &cuts, w, ranges);
+    let (mut merged, passed) = noise_rate_pass::<T>(labels, probs, &make, &cuts, w, ranges);
     let short: Vec<Vec<usize>> = wanted
         .iter()
         .zip(&passed)
@@ -298,7 +292,7 @@ pub fn rate_pickers<T: Float>(
                 .collect()
         };
         let open: Vec<Vec<T>> = short.iter().map(|v| vec![T::INFINITY; v.len()]).collect();
-        let (again, _) = noise_rate_pass::<T>(labels, flags, probs, &make_short, &open, w, ranges);
+        let (again, _) = noise_rate_pass::<T>(labels, probs, &make_short, &open, w, ranges);
         for (m, a) in merged.iter_mut().zip(again) {
             for (j, p) in a {
                 if let Some(slot) = m.iter_mut().find(|(jj, _)| *jj == j) {
@@ -420,7 +414,6 @@ fn sampled_cuts<T: Float>(
 /// ranges.
 fn noise_rate_pass<T: Float>(
     labels: &[u32],
-    flags: Option<&[u8]>,
     probs: &Probs,
     make: &(impl Fn() -> Pickers + Sync),
     cuts: &[Vec<T>],
@@ -446,17 +439,8 @@ fn noise_rate_pass<T: Float>(
                 limits[c * k + j] = if own < cuts[c][i] { own } else { cuts[c][i] };
             }
         }
-        // Limits only fall, so a class whose limits are all negative stays so.
-        let negative: Vec<bool> = (0..k)
-            .map(|c| limits[c * k..c * k + k].iter().all(|&l| l < T::ZERO))
-            .collect();
         probs.for_each_row_in::<T>(range.clone(), |f, row| {
             let c = labels[f] as usize;
-            if let Some(flags) = flags {
-                if negative[c] && flags[f] & PREDICTED_NEQ_GIVEN == 0 {
-                    return;
-                }
-            }
             let pc = row[c];
             let lim = &limits[c * k..c * k + k];
             let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
@@ -572,16 +556,8 @@ mod tests {
         let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
         for threads in [1, 3] {
             let w = Workers::new(threads);
-            let mut got = select_by_noise_rate::<f64>(
-                &labels,
-                None,
-                &probs,
-                &pcm,
-                &counts,
-                1.0,
-                &w,
-                &w.ranges(n),
-            );
+            let mut got =
+                select_by_noise_rate::<f64>(&labels, &probs, &pcm, &counts, 1.0, &w, &w.ranges(n));
             got.sort();
             assert_eq!(got, naive(&p, &labels, 100));
         }
