@@ -14,7 +14,7 @@
 use crate::error::{Error, Result};
 use crate::filter::{self, FilterBy, Options};
 use crate::float::Float;
-use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN, SELECTED};
+use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN};
 use crate::pairwise::{Piece, Plan};
 use crate::parallel::Workers;
 use crate::prune;
@@ -446,28 +446,38 @@ fn issues_in<T: Float>(
     offset: usize,
 ) -> Result<Vec<Keyed>> {
     let w = Workers::new(opts.threads);
-    let ranges = w.ranges(labels.len());
-    let mut flags = joint::scan::<T>(labels, probs, thresholds, &w, &ranges)
-        .map_err(|e| shifted(e, offset))?
-        .flags;
-    match opts.filter_by {
-        FilterBy::ConfidentLearning => filter::mark(&mut flags, OFF_DIAGONAL),
-        FilterBy::PredictedNeqGiven => filter::mark(&mut flags, PREDICTED_NEQ_GIVEN),
-        _ => {
-            for &f in selected {
-                let flag = flags.get_mut(f).ok_or_else(|| {
-                    Error::Invalid(format!("selected token {f} is not in the chunk"))
-                })?;
-                *flag |= SELECTED;
-            }
-        }
+    if let Some(&f) = selected.iter().find(|&&f| f >= labels.len()) {
+        return Err(Error::Invalid(format!(
+            "selected token {f} is not in the chunk"
+        )));
     }
-    let drop = if takes_lowest(opts.filter_by) {
-        0
-    } else {
-        NEAR_LABEL
+    let issues: Vec<usize> = match opts.filter_by {
+        // Only these two need every row's flags; the others read the selected rows alone.
+        FilterBy::ConfidentLearning | FilterBy::PredictedNeqGiven => {
+            let ranges = w.ranges(labels.len());
+            let mut flags = joint::scan::<T>(labels, probs, thresholds, &w, &ranges)
+                .map_err(|e| shifted(e, offset))?
+                .flags;
+            let bit = if opts.filter_by == FilterBy::ConfidentLearning {
+                OFF_DIAGONAL
+            } else {
+                PREDICTED_NEQ_GIVEN
+            };
+            filter::mark(&mut flags, bit);
+            filter::collect(&flags, NEAR_LABEL, &w, &ranges)
+        }
+        _ if takes_lowest(opts.filter_by) => selected.to_vec(),
+        _ => {
+            let mut buf = vec![T::ZERO; probs.num_classes()];
+            selected
+                .iter()
+                .copied()
+                .filter(|&f| {
+                    !joint::label_wins_with_slack(probs.row(f, &mut buf), labels[f] as usize)
+                })
+                .collect()
+        }
     };
-    let issues = filter::collect(&flags, drop, &w, &ranges);
     Ok(match opts.rank_by {
         None => issues
             .into_iter()
