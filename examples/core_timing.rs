@@ -20,7 +20,8 @@ fn main() {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let mut labels = vec![0u32; n];
-    let mut p = Array2::<f32>::zeros((n, k));
+    let wide = std::env::args().any(|a| a == "f64");
+    let mut p = Array2::<f64>::zeros((n, k));
     for i in 0..n {
         let truth = if next() < 0.5 {
             0
@@ -31,7 +32,8 @@ fn main() {
         row[truth] += 0.5 + 4.5 * next();
         let total: f64 = row.iter().map(|x| x.exp()).sum();
         for j in 0..k {
-            p[[i, j]] = (row[j].exp() / total) as f32;
+            let v = row[j].exp() / total;
+            p[[i, j]] = if wide { v } else { v as f32 as f64 };
         }
         labels[i] = if next() < 0.05 {
             ((truth + 1 + (next() * (k - 1) as f64) as usize) % k) as u32
@@ -39,9 +41,18 @@ fn main() {
             truth as u32
         };
     }
-    let probs = Probs::from_view_f32(p.view()).expect("valid");
+    let narrow: Array2<f32> = p.mapv(|v| v as f32);
+    let probs = if wide {
+        Probs::from_view_f64(p.view()).expect("valid")
+    } else {
+        Probs::from_view_f32(narrow.view()).expect("valid")
+    };
     if std::env::args().any(|a| a == "phases") {
-        phases(&labels, &probs);
+        if wide {
+            phases::<f64>(&labels, &probs, threads);
+        } else {
+            phases::<f32>(&labels, &probs, threads);
+        }
         return;
     }
     for (name, filter_by, rank) in [
@@ -85,11 +96,10 @@ fn main() {
     }
 }
 
-/// Phase timings, single-threaded (best of ten): `cargo run --release --example core_timing -- N K 1 phases`.
-#[allow(dead_code)]
-pub fn phases(labels: &[u32], probs: &Probs) {
+/// Phase timings (best of ten): `cargo run --release --example core_timing -- N K threads phases [f64]`.
+pub fn phases<T: tokenclean::float::Float>(labels: &[u32], probs: &Probs, threads: usize) {
     use tokenclean::parallel::Workers;
-    let w = Workers::serial();
+    let w = Workers::new(threads);
     let ranges = w.ranges(labels.len());
     let best = |f: &mut dyn FnMut()| {
         (0..10)
@@ -100,13 +110,13 @@ pub fn phases(labels: &[u32], probs: &Probs) {
             })
             .fold(f64::MAX, f64::min)
     };
-    let (th, _) = tokenclean::thresholds::confident_thresholds::<f32>(labels, probs, &w, &ranges);
+    let (th, _) = tokenclean::thresholds::confident_thresholds::<T>(labels, probs, &w, &ranges);
     let t = best(&mut || {
-        tokenclean::thresholds::confident_thresholds::<f32>(labels, probs, &w, &ranges);
+        tokenclean::thresholds::confident_thresholds::<T>(labels, probs, &w, &ranges);
     });
     println!("thresholds    {t:.2} ms");
     let t = best(&mut || {
-        tokenclean::joint::scan::<f32>(labels, probs, &th, &w, &ranges).expect("valid");
+        tokenclean::joint::scan::<T>(labels, probs, &th, &w, &ranges).expect("valid");
     });
     println!("scan          {t:.2} ms");
     for (name, filter_by) in [
@@ -116,7 +126,7 @@ pub fn phases(labels: &[u32], probs: &Probs) {
         let opts = Options {
             filter_by,
             rank_by: None,
-            threads: 1,
+            threads,
             ..Options::default()
         };
         let t = best(&mut || {
@@ -124,7 +134,7 @@ pub fn phases(labels: &[u32], probs: &Probs) {
         });
         println!("{name:13} {t:.2} ms (whole, unranked)");
     }
-    let mut s = 0.0f32;
-    let t = best(&mut || probs.for_each_row::<f32>(|_, r| s += r[0]));
+    let mut s = 0.0f64;
+    let t = best(&mut || probs.for_each_row::<T>(|_, r| s += r[0].to_f64()));
     println!("bare row walk {t:.2} ms ({s})");
 }

@@ -178,9 +178,12 @@ pub struct PieceBuilder<T> {
     piece: Piece<T>,
     leaf: usize,
     leaf_start: usize,
-    leaf_end: usize,
+    /// Values still missing from the current leaf.
+    left: usize,
     first: usize,
-    buf: Vec<T>,
+    /// The current leaf's values so far (a leaf holds at most 128).
+    buf: [T; 128],
+    len: usize,
 }
 
 impl<T: Float> PieceBuilder<T> {
@@ -199,46 +202,49 @@ impl<T: Float> PieceBuilder<T> {
             },
             leaf,
             leaf_start,
-            leaf_end,
+            left: leaf_end - start,
             first: start,
-            buf: Vec::with_capacity(128),
+            buf: [T::ZERO; 128],
+            len: 0,
         }
     }
 
     /// Adds the next value; `plan` must be the one given to `new`.
     #[inline]
     pub fn push(&mut self, plan: &Plan, v: T) {
-        self.buf.push(v);
-        if self.first + self.buf.len() == self.leaf_end {
-            self.flush();
+        // A leaf never holds more than 128 values, so `len` stays in bounds.
+        self.buf[self.len & 127] = v;
+        self.len += 1;
+        self.left = self.left.wrapping_sub(1);
+        if self.left == 0 {
+            self.flush(true);
             self.leaf += 1;
             if self.leaf < plan.num_leaves() {
                 let (a, b) = plan.leaf(self.leaf);
                 self.leaf_start = a;
-                self.leaf_end = b;
+                self.left = b - a;
                 self.first = a;
             }
         }
     }
 
-    fn flush(&mut self) {
-        if self.buf.is_empty() {
+    fn flush(&mut self, complete: bool) {
+        if self.len == 0 {
             return;
         }
-        if self.first == self.leaf_start && self.first + self.buf.len() == self.leaf_end {
-            self.piece.whole.push((self.leaf, leaf_sum(&self.buf)));
+        let values = &self.buf[..self.len];
+        if self.first == self.leaf_start && complete {
+            self.piece.whole.push((self.leaf, leaf_sum(values)));
         } else {
-            let values = std::mem::take(&mut self.buf);
             self.piece
                 .cut
-                .push((self.leaf, self.first - self.leaf_start, values));
-            self.buf = Vec::with_capacity(128);
+                .push((self.leaf, self.first - self.leaf_start, values.to_vec()));
         }
-        self.buf.clear();
+        self.len = 0;
     }
 
     pub fn finish(mut self) -> Piece<T> {
-        self.flush();
+        self.flush(false);
         self.piece
     }
 }

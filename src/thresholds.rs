@@ -142,10 +142,20 @@ pub fn threshold_pieces<T: Float>(
         .zip(starts)
         .map(|(p, &s)| PieceBuilder::new(p, s))
         .collect();
-    probs.for_each_row_in::<T>(range, |f, row| {
-        let l = labels[f] as usize;
-        builders[l].push(&plans[l], row[l]);
-    });
+    // Gather first, then feed: the loads of a block are independent and overlap in flight.
+    let mut vals = [T::ZERO; 256];
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + vals.len()).min(range.end);
+        probs.for_each_row_in::<T>(start..end, |f, row| {
+            vals[f - start] = row[labels[f] as usize];
+        });
+        for (f, &v) in (start..end).zip(&vals) {
+            let l = labels[f] as usize;
+            builders[l].push(&plans[l], v);
+        }
+        start = end;
+    }
     builders.into_iter().map(PieceBuilder::finish).collect()
 }
 
