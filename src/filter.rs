@@ -341,9 +341,18 @@ pub(crate) fn mark(flags: &mut [u8], bit: u8) {
 /// Positions of selected tokens without any of `drop` bits, in order.
 pub(crate) fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
     let parts = w.map(ranges, |r| {
-        r.clone()
-            .filter(|&f| flags[f] & SELECTED != 0 && flags[f] & drop == 0)
-            .collect::<Vec<usize>>()
+        let mut out = Vec::new();
+        // A bit mask per 64 tokens (one vector sweep), then only the set bits are visited.
+        for (b, block) in flags[r.clone()].chunks(64).enumerate() {
+            let mut mask = block.iter().enumerate().fold(0u64, |m, (i, &f)| {
+                m | ((((f & SELECTED) != 0) & ((f & drop) == 0)) as u64) << i
+            });
+            while mask != 0 {
+                out.push(r.start + 64 * b + mask.trailing_zeros() as usize);
+                mask &= mask - 1;
+            }
+        }
+        out
     });
     parts.concat()
 }
@@ -371,9 +380,13 @@ pub(crate) fn lowest_scores_in<T: Float>(
 ) -> Smallest {
     let parts = w.map(ranges, |r| {
         let mut pick = make();
-        probs.for_each_row_in::<T>(r.clone(), |f, row| {
-            pick.push(Keyed::new(scorer.score(row, labels[f] as usize), f));
-        });
+        probs.for_each_row_in::<T>(
+            r.clone(),
+            #[inline(always)]
+            |f, row| {
+                pick.push(Keyed::new(scorer.score(row, labels[f] as usize), f));
+            },
+        );
         pick
     });
     let mut all = make();
@@ -440,16 +453,20 @@ fn run_low_memory<T: Float>(
     let counts = w.map(ranges, |r| -> Result<(usize, Outside)> {
         let mut wanted = 0usize;
         let mut outside = None;
-        probs.try_for_each_row_in::<T, Error>(r.clone(), |f, row| {
-            if let Some(o) = check_row(f, row)? {
-                outside.get_or_insert(o);
-            }
-            let top = argmax(row);
-            if top != labels[f] as usize && row[top].to_f64() >= cuts[top] {
-                wanted += 1;
-            }
-            Ok(())
-        })?;
+        probs.try_for_each_row_in::<T, Error>(
+            r.clone(),
+            #[inline(always)]
+            |f, row| {
+                if let Some(o) = check_row(f, row)? {
+                    outside.get_or_insert(o);
+                }
+                let top = argmax(row);
+                if top != labels[f] as usize && row[top].to_f64() >= cuts[top] {
+                    wanted += 1;
+                }
+                Ok(())
+            },
+        )?;
         Ok((wanted, outside))
     });
     // Invalid values first, wherever they are: the answer must not depend on the ranges.
@@ -474,4 +491,32 @@ fn run_low_memory<T: Float>(
         kept.sort_by_key(|k| k.pos);
     }
     Ok(kept.into_iter().map(|k| k.pos).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collect_finds_exactly_the_selected_tokens_without_dropped_bits() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let flags: Vec<u8> = (0..100_003)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 59) as u8 // five random bits: SELECTED and NEAR_LABEL among them
+            })
+            .collect();
+        for threads in [1, 3] {
+            let w = Workers::new(threads);
+            for drop in [0, NEAR_LABEL] {
+                let want: Vec<usize> = (0..flags.len())
+                    .filter(|&f| flags[f] & SELECTED != 0 && flags[f] & drop == 0)
+                    .collect();
+                assert!(want.len() > 1000);
+                assert_eq!(collect(&flags, drop, &w, &w.ranges(flags.len())), want);
+            }
+        }
+    }
 }

@@ -82,6 +82,7 @@ fn scan_against<T: Float, C: Float>(
     let parts = w.map_mut(
         ranges,
         &mut flags,
+        #[inline(always)]
         |range, out| -> Result<(Vec<i64>, Outside)> {
             let mut joint = vec![0i64; 2 * (k * k + 1)];
             let mut outside = None;
@@ -95,65 +96,74 @@ fn scan_against<T: Float, C: Float>(
                 start = sub.end;
                 // Values are checked in one flat sweep; rows are looked at closely only if it fails.
                 if !probs.all_in_unit_interval::<T>(sub.clone()) {
-                    probs.try_for_each_row_in::<T, Error>(sub.clone(), |f, row| {
-                        if let Some(o) = check_row(f, row)? {
-                            outside.get_or_insert(o);
-                        }
-                        Ok(())
-                    })?;
-                }
-                probs.for_each_row_in::<T>(sub, |f, row| {
-                    let label = labels[f] as usize;
-                    let mut flag = 0u8;
-                    if k > 64 {
-                        let t = inspect(row, label, cuts);
-                        if t.confident > 0 {
-                            let guess = if t.confident > 1 {
-                                t.top
-                            } else {
-                                t.first_confident
-                            };
-                            joint[label * k + guess] += 1;
-                            if guess != label {
-                                flag |= OFF_DIAGONAL;
+                    probs.try_for_each_row_in::<T, Error>(
+                        sub.clone(),
+                        #[inline(always)]
+                        |f, row| {
+                            if let Some(o) = check_row(f, row)? {
+                                outside.get_or_insert(o);
                             }
+                            Ok(())
+                        },
+                    )?;
+                }
+                probs.for_each_row_in::<T>(
+                    sub,
+                    #[inline(always)]
+                    |f, row| {
+                        let label = labels[f] as usize;
+                        let mut flag = 0u8;
+                        if k > 64 {
+                            let t = inspect(row, label, cuts);
+                            if t.confident > 0 {
+                                let guess = if t.confident > 1 {
+                                    t.top
+                                } else {
+                                    t.first_confident
+                                };
+                                joint[label * k + guess] += 1;
+                                if guess != label {
+                                    flag |= OFF_DIAGONAL;
+                                }
+                            }
+                            if t.top != label {
+                                flag |= PREDICTED_NEQ_GIVEN;
+                            }
+                            if t.label_wins_with_slack {
+                                flag |= NEAR_LABEL;
+                            }
+                            out[f - base] = flag;
+                            return;
                         }
-                        if t.top != label {
-                            flag |= PREDICTED_NEQ_GIVEN;
-                        }
-                        if t.label_wins_with_slack {
-                            flag |= NEAR_LABEL;
-                        }
+                        // Confident classes as a bit mask and the first maximum, in one sweep.
+                        // Branch-free: which tokens are confident or off the diagonal is data, not
+                        // pattern. Values are finite (checked above).
+                        let (mask, best, top) = lanes::mask_and_argmax(row, cuts, |v, cut| {
+                            C::from_f64(v.to_f64()) >= cut
+                        });
+                        let pl = row[label];
+                        let label_top = top == label;
+                        let guess = if mask & mask.wrapping_sub(1) != 0 {
+                            top
+                        } else {
+                            mask.trailing_zeros() as usize
+                        };
+                        let confident = mask != 0;
+                        // Branch-free: tokens with no confident class count in a spare slot past the
+                        // matrix; odd and even tokens count in separate copies, so that increments of
+                        // one counter do not wait on each other.
+                        let cell = (label * k + guess) * confident as usize
+                            + k * k * (!confident) as usize;
+                        joint[cell + (f & 1) * (k * k + 1)] += 1;
+                        flag |= (confident & (guess != label)) as u8 * OFF_DIAGONAL;
+                        flag |= (!label_top) as u8 * PREDICTED_NEQ_GIVEN;
+                        // Does the label win the argmax once 1e-6 is added to it?
+                        let bumped = pl + slack;
+                        let wins = label_top | (best < bumped) | ((best == bumped) & (top > label));
+                        flag |= wins as u8 * NEAR_LABEL;
                         out[f - base] = flag;
-                        return;
-                    }
-                    // Confident classes as a bit mask and the first maximum, in one sweep.
-                    // Branch-free: which tokens are confident or off the diagonal is data, not
-                    // pattern. Values are finite (checked above).
-                    let (mask, best, top) =
-                        lanes::mask_and_argmax(row, cuts, |v, cut| C::from_f64(v.to_f64()) >= cut);
-                    let pl = row[label];
-                    let label_top = top == label;
-                    let guess = if mask & mask.wrapping_sub(1) != 0 {
-                        top
-                    } else {
-                        mask.trailing_zeros() as usize
-                    };
-                    let confident = mask != 0;
-                    // Branch-free: tokens with no confident class count in a spare slot past the
-                    // matrix; odd and even tokens count in separate copies, so that increments of
-                    // one counter do not wait on each other.
-                    let cell =
-                        (label * k + guess) * confident as usize + k * k * (!confident) as usize;
-                    joint[cell + (f & 1) * (k * k + 1)] += 1;
-                    flag |= (confident & (guess != label)) as u8 * OFF_DIAGONAL;
-                    flag |= (!label_top) as u8 * PREDICTED_NEQ_GIVEN;
-                    // Does the label win the argmax once 1e-6 is added to it?
-                    let bumped = pl + slack;
-                    let wins = label_top | (best < bumped) | ((best == bumped) & (top > label));
-                    flag |= wins as u8 * NEAR_LABEL;
-                    out[f - base] = flag;
-                });
+                    },
+                );
             }
             Ok((joint, outside))
         },

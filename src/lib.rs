@@ -17,6 +17,7 @@ pub mod prune;
 pub mod ragged;
 pub mod rank;
 pub mod scores;
+pub mod simd;
 pub mod thresholds;
 
 pub use error::{Error, Result};

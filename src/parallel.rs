@@ -4,6 +4,7 @@
 //! answer never depends on the number of threads. Pools are cached per size and rebuilt after
 //! `fork()` (a child inherits a pool whose threads do not exist).
 
+use crate::simd;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::collections::HashMap;
@@ -113,11 +114,17 @@ impl Workers {
 
     /// `f` over each item (usually a token range), results in item order.
     pub fn map<I: Sync, R: Send>(&self, items: &[I], f: impl Fn(&I) -> R + Sync + Send) -> Vec<R> {
+        let f = |i: &I| {
+            simd::wide(
+                #[inline(always)]
+                || f(i),
+            )
+        };
         if items.len() <= 1 || self.threads <= 1 {
             return items.iter().map(f).collect();
         }
         match pool(self.threads) {
-            Some(p) => p.install(|| items.par_iter().map(&f).collect()),
+            Some(p) => p.install(|| items.par_iter().map(f).collect()),
             None => items.iter().map(f).collect(),
         }
     }
@@ -139,12 +146,18 @@ impl Workers {
             rest = tail;
             at = r.end;
         }
+        let f = |(r, s): (Range<usize>, &mut [O])| {
+            simd::wide(
+                #[inline(always)]
+                || f(r, s),
+            )
+        };
         if slices.len() <= 1 || self.threads <= 1 {
-            return slices.into_iter().map(|(r, s)| f(r, s)).collect();
+            return slices.into_iter().map(f).collect();
         }
         match pool(self.threads) {
-            Some(p) => p.install(|| slices.into_par_iter().map(|(r, s)| f(r, s)).collect()),
-            None => slices.into_iter().map(|(r, s)| f(r, s)).collect(),
+            Some(p) => p.install(|| slices.into_par_iter().map(f).collect()),
+            None => slices.into_iter().map(f).collect(),
         }
     }
 

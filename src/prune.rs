@@ -178,16 +178,24 @@ pub fn class_pickers<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<Option<Smallest>> {
-    let per_range = w.map(ranges, |range| {
-        let mut pickers = make();
-        probs.for_each_row_in::<T>(range.clone(), |f, row| {
-            let c = labels[f] as usize;
-            if let Some(p) = &mut pickers[c] {
-                p.push_key(row[c].to_f64(), f);
-            }
-        });
-        pickers
-    });
+    let per_range = w.map(
+        ranges,
+        #[inline(always)]
+        |range| {
+            let mut pickers = make();
+            probs.for_each_row_in::<T>(
+                range.clone(),
+                #[inline(always)]
+                |f, row| {
+                    let c = labels[f] as usize;
+                    if let Some(p) = &mut pickers[c] {
+                        p.push_key(row[c].to_f64(), f);
+                    }
+                },
+            );
+            pickers
+        },
+    );
     let mut merged = make();
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
@@ -241,16 +249,24 @@ pub fn rate_pickers<T: Float>(
 ) -> Pickers {
     let k = probs.num_classes();
     if k > 64 {
-        let per_range = w.map(ranges, |range| {
-            let mut pickers = make();
-            probs.for_each_row_in::<T>(range.clone(), |f, row| {
-                let c = labels[f] as usize;
-                for (j, p) in pickers[c].iter_mut() {
-                    p.push_key(margin_key(row, c, *j), f);
-                }
-            });
-            pickers
-        });
+        let per_range = w.map(
+            ranges,
+            #[inline(always)]
+            |range| {
+                let mut pickers = make();
+                probs.for_each_row_in::<T>(
+                    range.clone(),
+                    #[inline(always)]
+                    |f, row| {
+                        let c = labels[f] as usize;
+                        for (j, p) in pickers[c].iter_mut() {
+                            p.push_key(margin_key(row, c, *j), f);
+                        }
+                    },
+                );
+                pickers
+            },
+        );
         return merge_pickers(make(), per_range);
     }
     // A cut per picker, from a sample, that most keys fail: only keys at or below it are
@@ -338,71 +354,37 @@ fn sampled_cuts<T: Float>(
     counts: &[usize],
 ) -> Vec<Vec<T>> {
     let k = probs.num_classes();
-    let runs: Vec<Range<usize>> = sample_runs(labels.len()).collect();
-    let mut sampled = vec![0usize; wanted.len()];
-    for r in &runs {
-        for &l in &labels[r.clone()] {
-            sampled[l as usize] += 1;
-        }
+    let mut sampled: Vec<Vec<usize>> = vec![Vec::new(); wanted.len()];
+    for f in sample_runs(labels.len()).flatten() {
+        sampled[labels[f] as usize].push(f);
     }
-    // Per picker, the smallest `rank + 1` sampled keys; the largest of them is the cut.
-    let mut pickers: Vec<Vec<Option<(usize, Smallest)>>> = wanted
+    // One class at a time, its sampled rows copied side by side (memory: one class's sample).
+    let (mut rows, mut keys, mut buf) = (Vec::new(), Vec::new(), vec![T::ZERO; k]);
+    wanted
         .iter()
         .enumerate()
         .map(|(c, v)| {
-            v.iter()
-                .map(|&(_, n)| {
-                    let (s, total) = (sampled[c] as f64, counts[c].max(1) as f64);
-                    let expected = n as f64 * s / total;
-                    let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
-                    (n < counts[c] && rank < sampled[c])
-                        .then(|| (rank + 1, Smallest::new(rank + 1)))
-                })
-                .collect()
-        })
-        .collect();
-    // As in the pass: keys above a picker's limit are rejected in one vector comparison.
-    let mut slot = vec![usize::MAX; k * k];
-    let mut limits = vec![T::NEG_INFINITY; k * k];
-    for (c, v) in wanted.iter().enumerate() {
-        for (i, &(j, _)) in v.iter().enumerate() {
-            if pickers[c][i].is_some() {
-                slot[c * k + j] = i;
-                limits[c * k + j] = T::INFINITY;
-            }
-        }
-    }
-    for run in runs {
-        probs.for_each_row_in::<T>(run, |f, row| {
-            let c = labels[f] as usize;
-            let pc = row[c];
-            let mut mask = lanes::mask(row, &limits[c * k..c * k + k], |v, l| pc - v <= l);
-            while mask != 0 {
-                let j = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                if let Some((_, p)) = &mut pickers[c][slot[c * k + j]] {
-                    p.push_key((pc - row[j]).to_f64(), f);
-                    let l = T::from_f64(p.limit());
-                    if l < limits[c * k + j] {
-                        limits[c * k + j] = l;
-                    }
+            rows.clear();
+            if !v.is_empty() {
+                for &f in &sampled[c] {
+                    rows.extend_from_slice(probs.row(f, &mut buf));
                 }
             }
-        });
-    }
-    pickers
-        .into_iter()
-        .map(|v| {
-            v.into_iter()
-                .map(|p| match p {
-                    Some((size, p)) => {
-                        let kept = p.into_sorted();
-                        match kept.last() {
-                            Some(last) if kept.len() == size => T::from_f64(last.key),
-                            _ => T::INFINITY,
-                        }
+            let s = sampled[c].len();
+            v.iter()
+                .map(|&(j, n)| {
+                    let expected = n as f64 * s as f64 / counts[c].max(1) as f64;
+                    let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
+                    if n >= counts[c] || rank >= s {
+                        return T::INFINITY;
                     }
-                    None => T::INFINITY,
+                    // The cut is the (rank + 1)-th smallest sampled key.
+                    keys.clear();
+                    keys.extend(rows.chunks_exact(k).map(|r: &[T]| r[c] - r[j]));
+                    let (_, cut, _) = keys.select_nth_unstable_by(rank, |a: &T, b: &T| {
+                        a.to_f64().total_cmp(&b.to_f64())
+                    });
+                    *cut
                 })
                 .collect()
         })
@@ -424,41 +406,49 @@ fn noise_rate_pass<T: Float>(
     let none_passed = |pickers: &Pickers| -> Vec<Vec<usize>> {
         pickers.iter().map(|v| vec![0; v.len()]).collect()
     };
-    let per_range = w.map(ranges, |range| {
-        let mut pickers = make();
-        // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
-        // no picker. One comparison per class, which vectorises, finds the rare candidates.
-        // Row-major k x k, flat so that a row's limits are one slice away.
-        let mut slot = vec![usize::MAX; k * k];
-        let mut limits = vec![T::NEG_INFINITY; k * k];
-        let mut passed = none_passed(&pickers);
-        for (c, per_class) in pickers.iter().enumerate() {
-            for (i, (j, p)) in per_class.iter().enumerate() {
-                slot[c * k + j] = i;
-                let own = T::from_f64(p.limit());
-                limits[c * k + j] = if own < cuts[c][i] { own } else { cuts[c][i] };
-            }
-        }
-        probs.for_each_row_in::<T>(range.clone(), |f, row| {
-            let c = labels[f] as usize;
-            let pc = row[c];
-            let lim = &limits[c * k..c * k + k];
-            let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
-            while mask != 0 {
-                let j = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let i = slot[c * k + j];
-                passed[c][i] += 1;
-                let p = &mut pickers[c][i].1;
-                p.push_key(margin_key(row, c, j), f);
-                let l = T::from_f64(p.limit());
-                if l < limits[c * k + j] {
-                    limits[c * k + j] = l;
+    let per_range = w.map(
+        ranges,
+        #[inline(always)]
+        |range| {
+            let mut pickers = make();
+            // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
+            // no picker. One comparison per class, which vectorises, finds the rare candidates.
+            // Row-major k x k, flat so that a row's limits are one slice away.
+            let mut slot = vec![usize::MAX; k * k];
+            let mut limits = vec![T::NEG_INFINITY; k * k];
+            let mut passed = none_passed(&pickers);
+            for (c, per_class) in pickers.iter().enumerate() {
+                for (i, (j, p)) in per_class.iter().enumerate() {
+                    slot[c * k + j] = i;
+                    let own = T::from_f64(p.limit());
+                    limits[c * k + j] = if own < cuts[c][i] { own } else { cuts[c][i] };
                 }
             }
-        });
-        (pickers, passed)
-    });
+            probs.for_each_row_in::<T>(
+                range.clone(),
+                #[inline(always)]
+                |f, row| {
+                    let c = labels[f] as usize;
+                    let pc = row[c];
+                    let lim = &limits[c * k..c * k + k];
+                    let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
+                    while mask != 0 {
+                        let j = mask.trailing_zeros() as usize;
+                        mask &= mask - 1;
+                        let i = slot[c * k + j];
+                        passed[c][i] += 1;
+                        let p = &mut pickers[c][i].1;
+                        p.push_key(margin_key(row, c, j), f);
+                        let l = T::from_f64(p.limit());
+                        if l < limits[c * k + j] {
+                            limits[c * k + j] = l;
+                        }
+                    }
+                },
+            );
+            (pickers, passed)
+        },
+    );
     let merged = make();
     let mut passed = none_passed(&merged);
     let mut each_range = Vec::with_capacity(per_range.len());

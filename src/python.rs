@@ -1040,6 +1040,16 @@ fn sentence_scores<'py>(
     Ok(measures::sentence_scores(&x, &offsets, how).into_pyarray(py))
 }
 
+/// Which build of the row kernels runs: "avx2" or "baseline" (see `TOKENCLEAN_SIMD`).
+#[pyfunction]
+fn kernels() -> &'static str {
+    if crate::simd::avx2_enabled() {
+        "avx2"
+    } else {
+        "baseline"
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(find_label_issues_ragged, m)?)?;
@@ -1049,6 +1059,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(calibrate_confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(label_quality_scores, m)?)?;
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(kernels, m)?)?;
     crate::python_chunks::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -110,14 +110,20 @@ impl<'a> Probs<'a> {
 
     /// Calls `f(flat_index, row)` for the tokens in `range`, in order. C-contiguous blocks of
     /// the right dtype are walked as one slice; others row by row.
+    #[inline(always)]
     pub fn for_each_row_in<T: Float>(&self, range: Range<usize>, mut f: impl FnMut(usize, &[T])) {
-        let _ = self.try_for_each_row_in::<T, ()>(range, |i, r| {
-            f(i, r);
-            Ok(())
-        });
+        let _ = self.try_for_each_row_in::<T, ()>(
+            range,
+            #[inline(always)]
+            |i, r| {
+                f(i, r);
+                Ok(())
+            },
+        );
     }
 
     /// Like [`Probs::for_each_row_in`], stopping at the first error.
+    #[inline(always)]
     pub fn try_for_each_row_in<T: Float, E>(
         &self,
         range: Range<usize>,
@@ -152,6 +158,7 @@ impl<'a> Probs<'a> {
 
     /// Whether every probability of the tokens in `range` lies in [0, 1] (false for NaN).
     /// Contiguous blocks are swept as flat slices, which vectorises.
+    #[inline(always)]
     pub fn all_in_unit_interval<T: Float>(&self, range: Range<usize>) -> bool {
         if range.is_empty() {
             return true;

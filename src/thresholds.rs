@@ -123,13 +123,16 @@ pub fn range_pieces<T: Float>(
             *s += n;
         }
     }
-    w.map(&work, |(range, starts)| {
-        threshold_pieces::<T>(labels, probs, range.clone(), starts, plans)
-    })
+    w.map(
+        &work,
+        #[inline(always)]
+        |(range, starts)| threshold_pieces::<T>(labels, probs, range.clone(), starts, plans),
+    )
 }
 
 /// What rows `range` contribute to every class's sum, given how many tokens of each class come
 /// before them (`starts`) and the summation plans of the whole dataset.
+#[inline(always)]
 pub fn threshold_pieces<T: Float>(
     labels: &[u32],
     probs: &Probs,
@@ -147,9 +150,13 @@ pub fn threshold_pieces<T: Float>(
     let mut start = range.start;
     while start < range.end {
         let end = (start + vals.len()).min(range.end);
-        probs.for_each_row_in::<T>(start..end, |f, row| {
-            vals[f - start] = row[labels[f] as usize];
-        });
+        probs.for_each_row_in::<T>(
+            start..end,
+            #[inline(always)]
+            |f, row| {
+                vals[f - start] = row[labels[f] as usize];
+            },
+        );
         for (f, &v) in (start..end).zip(&vals) {
             let l = labels[f] as usize;
             builders[l].push(&plans[l], v);
@@ -226,10 +233,14 @@ pub fn batched_thresholds<T: Float>(
         .collect();
     let per_batch = w.map(&batches, |r| {
         let mut gathered: Vec<Vec<T>> = vec![Vec::new(); k];
-        probs.for_each_row_in::<T>(r.clone(), |f, row| {
-            let l = labels[f] as usize;
-            gathered[l].push(row[l]);
-        });
+        probs.for_each_row_in::<T>(
+            r.clone(),
+            #[inline(always)]
+            |f, row| {
+                let l = labels[f] as usize;
+                gathered[l].push(row[l]);
+            },
+        );
         let counts: Vec<usize> = gathered.iter().map(Vec::len).collect();
         let sums: Vec<T> = gathered.iter().map(|v| pairwise_sum(v)).collect();
         (Thresholds::from_sums(&sums, &counts), counts)

@@ -22,6 +22,7 @@ __all__ = [
     "confident_thresholds",
     "find_label_issues_flat",
     "find_label_issues_ragged",
+    "kernels",
     "label_quality_scores",
     "plan_candidates",
     "sentence_scores",
@@ -69,6 +70,7 @@ def calibrate_confident_joint(
     label_counts: npt.NDArray[np.int64],
     column_major: bool = False,
 ) -> npt.NDArray[np.int64]: ...
+def kernels() -> str: ...
 def label_quality_scores(
     labels: npt.NDArray[np.int64],
     pred_probs: npt.NDArray[np.floating[Any]],
