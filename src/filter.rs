@@ -135,6 +135,16 @@ pub fn class_ids(
     Ok(ids)
 }
 
+/// [`class_ids`] of a slice: one vector sweep checks them all, the first bad one is then
+/// looked for only if there is one.
+pub fn class_ids_of(raw: &[i64], k: usize, offset: usize) -> Result<Vec<u32>> {
+    if raw.iter().fold(true, |ok, &l| ok & ((l as u64) < k as u64)) {
+        Ok(raw.iter().map(|&l| l as u32).collect())
+    } else {
+        class_ids(raw.iter().copied(), k, offset)
+    }
+}
+
 /// Same number of labels and rows, at least one, every label a class index.
 pub fn check_labels(labels: &[u32], probs: &Probs) -> Result<()> {
     let k = probs.num_classes();
@@ -496,6 +506,23 @@ fn run_low_memory<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_ids_of_a_slice_agree_with_the_general_conversion() {
+        let good: Vec<i64> = (0..1000).map(|i| i % 7).collect();
+        assert_eq!(
+            class_ids_of(&good, 7, 0).ok(),
+            class_ids(good.iter().copied(), 7, 0).ok()
+        );
+        for bad in [-1i64, 7, i64::MIN, i64::MAX] {
+            let mut v = good.clone();
+            v[500] = bad;
+            v[900] = -3;
+            let err = class_ids_of(&v, 7, 10).err().map(|e| e.to_string());
+            assert_eq!(err, class_ids(v.iter().copied(), 7, 10).err().map(|e| e.to_string()));
+            assert!(err.is_some_and(|e| e.contains("510")), "first bad label, at 500 + 10");
+        }
+    }
 
     #[test]
     fn collect_finds_exactly_the_selected_tokens_without_dropped_bits() {

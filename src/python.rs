@@ -701,7 +701,7 @@ fn find_label_issues_ragged<'py>(
     };
     let offsets = Offsets::from_lengths(lengths);
     let at = Where::Sentences(&offsets);
-    let ids = class_ids(raw.into_iter(), k, &at)?;
+    let ids = filter::class_ids_of(&raw, k, 0).map_err(|e| core_error(e, &at))?;
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
     let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
     let whole = whole.as_ref().and_then(Run::block);
@@ -758,7 +758,10 @@ fn find_label_issues_flat<'py>(
     if n == 0 {
         return Err(PyValueError::new_err("the dataset is empty: no token"));
     }
-    let ids = class_ids(raw.iter().copied(), k, &at)?;
+    let ids = match raw.as_slice() {
+        Some(raw) => filter::class_ids_of(raw, k, 0).map_err(|e| core_error(e, &at))?,
+        None => class_ids(raw.iter().copied(), k, &at)?,
+    };
     opts.allow_one_class = opts.allow_one_class && ids.iter().all(|&l| l == 0);
     opts.sequential_row_sums = opts.sequential_row_sums && column_major_like(pred_probs);
     let borrowed = borrow(pred_probs)?;
@@ -766,13 +769,13 @@ fn find_label_issues_flat<'py>(
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
     match &offsets {
         Some(o) => {
-            let mut out = Array2::<i64>::zeros((flat.len(), 2));
-            for (row, &f) in out.rows_mut().into_iter().zip(&flat) {
-                let (s, t) = o.locate(f);
-                let mut row = row;
-                row[0] = s as i64;
-                row[1] = t as i64;
-            }
+            let pairs: Vec<i64> = o
+                .locate_all(&flat)
+                .into_iter()
+                .flat_map(|(s, t)| [s as i64, t as i64])
+                .collect();
+            let out = Array2::from_shape_vec((flat.len(), 2), pairs)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
             Ok(out.into_pyarray(py).into_any())
         }
         None => {
