@@ -519,8 +519,16 @@ mod tests {
             v[500] = bad;
             v[900] = -3;
             let err = class_ids_of(&v, 7, 10).err().map(|e| e.to_string());
-            assert_eq!(err, class_ids(v.iter().copied(), 7, 10).err().map(|e| e.to_string()));
-            assert!(err.is_some_and(|e| e.contains("510")), "first bad label, at 500 + 10");
+            assert_eq!(
+                err,
+                class_ids(v.iter().copied(), 7, 10)
+                    .err()
+                    .map(|e| e.to_string())
+            );
+            assert!(
+                err.is_some_and(|e| e.contains("510")),
+                "first bad label, at 500 + 10"
+            );
         }
     }
 

@@ -245,7 +245,7 @@ fn sentence_labels(
     }
     if let Ok(arr) = item.cast::<PyUntypedArray>() {
         // astype may run Python code (array subclasses), which could free ints seen.
-        *seen = [(std::ptr::null_mut(), 0); 16];
+        seen.forget();
         if arr.len() == 0 && arr.ndim() <= 1 {
             return Ok(true); // an empty sentence (np.array([]) is float64): no label to check
         }
@@ -301,7 +301,7 @@ fn sentence_labels(
         }
     }
     // What follows may run Python code, which could free the ints remembered.
-    *seen = [(std::ptr::null_mut(), 0); 16];
+    seen.forget();
     let mut all_int = true;
     let mut push = |t: usize, x: &Bound<'_, PyAny>| -> PyResult<()> {
         if x.is_instance_of::<PyBool>() {
@@ -363,9 +363,37 @@ fn sentence_labels(
 }
 
 /// Values of recently seen int objects, by address. Labels are mostly a few shared objects
-/// (CPython caches small ints). Valid for one call: an int cannot change value, and the
-/// caller's lists keep every object seen alive.
-type IntCache = [(*mut pyo3::ffi::PyObject, i64); 16];
+/// (CPython caches small ints, 32 bytes apart: 256 slots hold every class id below 256).
+/// Valid for one call: an int cannot change value, and the caller's lists keep every object
+/// seen alive; `forget` (one increment) drops everything when Python code may have run.
+struct IntCache {
+    slots: Box<[(*mut pyo3::ffi::PyObject, i64, u32); 256]>,
+    era: u32,
+}
+
+impl IntCache {
+    fn new() -> Self {
+        IntCache {
+            slots: Box::new([(std::ptr::null_mut(), 0, 0); 256]),
+            era: 1,
+        }
+    }
+
+    #[inline]
+    fn slot(
+        &mut self,
+        item: *mut pyo3::ffi::PyObject,
+    ) -> &mut (*mut pyo3::ffi::PyObject, i64, u32) {
+        &mut self.slots[(item as usize >> 5) & 255]
+    }
+
+    fn forget(&mut self) {
+        self.era = self.era.wrapping_add(1);
+        if self.era == 0 {
+            *self = IntCache::new();
+        }
+    }
+}
 
 /// Fast path for the common case, a list of plain Python ints: appends them to `out` and
 /// returns true, or leaves `out` as it was and returns false (anything else: the careful path
@@ -381,8 +409,9 @@ fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>, seen: &mut IntCache)
         // shrink the list: PyLong_AsLong on an exact int does not call back into Python).
         let v = unsafe {
             let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
-            let slot = &mut seen[(item as usize >> 5) & 15];
-            if slot.0 == item {
+            let era = seen.era;
+            let slot = seen.slot(item);
+            if slot.0 == item && slot.2 == era {
                 slot.1
             } else {
                 if pyo3::ffi::PyLong_CheckExact(item) == 0 {
@@ -395,7 +424,7 @@ fn exact_ints(list: &Bound<'_, PyList>, out: &mut Vec<i64>, seen: &mut IntCache)
                     out.truncate(start);
                     return false;
                 }
-                *slot = (item, v as i64);
+                *slot = (item, v as i64, era);
                 v as i64
             }
         };
@@ -648,7 +677,7 @@ fn find_label_issues_ragged<'py>(
     let mut raw = Vec::new();
     let mut lengths = Vec::with_capacity(label_items.len());
     let mut all_python_ints = true;
-    let mut seen: IntCache = [(std::ptr::null_mut(), 0); 16];
+    let mut seen = IntCache::new();
     let mut arrays = Vec::with_capacity(prob_items.len());
     let mut k: Option<(usize, usize)> = None;
     for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
@@ -659,7 +688,7 @@ fn find_label_issues_ragged<'py>(
         let arr = sentence_probs(&np, pp, s)?;
         if !arr.is(pp) {
             // Converted (np.asarray, astype): Python code may have run and freed ints seen.
-            seen = [(std::ptr::null_mut(), 0); 16];
+            seen.forget();
         }
         let shape = arr.shape();
         let (ndim, rows, cols) = (

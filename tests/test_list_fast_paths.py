@@ -8,6 +8,7 @@ import pytest
 
 import tokenclean
 from conftest import sentence_dataset as _data
+from tokenclean.token_classification.filter import find_label_issues_flat
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -59,6 +60,19 @@ def test_label_ints_of_any_size_and_mixed_containers() -> None:
     assert tokenclean.find_label_issues(mixed, views) == tokenclean.find_label_issues(
         as_lists, views
     )
+
+
+def test_more_classes_than_the_int_cache_has_slots() -> None:
+    # 300 classes: small ints CPython shares and, past 256, a new int object per label, so
+    # the 256-slot cache of label values keeps being overwritten.
+    labels, p, lengths = _data(6000, 300, np.float32, 5)
+    cuts = np.cumsum(lengths)[:-1]
+    lists = [x.tolist() for x in np.split(labels, cuts)]
+    assert len({id(v) for x in lists for v in x if v > 256}) > 300
+    got = tokenclean.find_label_issues(lists, np.split(p, cuts))
+    want = find_label_issues_flat(labels, p, lengths)
+    assert got == [tuple(x) for x in want.tolist()]
+    assert len(got) > 10
 
 
 def test_the_garbage_collector_is_left_as_it_was() -> None:
