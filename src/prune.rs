@@ -277,7 +277,7 @@ pub fn rate_pickers<T: Float>(
         .iter()
         .map(|v| v.iter().map(|(j, p)| (*j, p.capacity())).collect())
         .collect();
-    let mut cuts = sampled_cuts::<T>(labels, probs, &wanted, counts);
+    let mut cuts = sampled_cuts::<T>(labels, probs, &wanted, counts, w);
     for (cut, per_class) in cuts.iter_mut().zip(&template) {
         for (x, (_, p)) in cut.iter_mut().zip(per_class) {
             if p.limit() < f64::INFINITY {
@@ -352,19 +352,22 @@ fn sampled_cuts<T: Float>(
     probs: &Probs,
     wanted: &[Vec<(usize, usize)>],
     counts: &[usize],
+    w: &Workers,
 ) -> Vec<Vec<T>> {
     let k = probs.num_classes();
     let mut sampled: Vec<Vec<usize>> = vec![Vec::new(); wanted.len()];
     for f in sample_runs(labels.len()).flatten() {
         sampled[labels[f] as usize].push(f);
     }
-    // One class at a time, its sampled rows copied side by side (memory: one class's sample).
-    let (mut rows, mut keys, mut buf) = (Vec::new(), Vec::new(), vec![T::ZERO; k]);
-    wanted
-        .iter()
-        .enumerate()
-        .map(|(c, v)| {
-            rows.clear();
+    // Classes in parallel, each with its sampled rows copied side by side (memory: a class's
+    // sample per thread).
+    let classes: Vec<usize> = (0..wanted.len()).collect();
+    w.map(
+        &classes,
+        #[inline(always)]
+        |&c| {
+            let v = &wanted[c];
+            let (mut rows, mut keys, mut buf) = (Vec::new(), Vec::new(), vec![T::ZERO; k]);
             if !v.is_empty() {
                 for &f in &sampled[c] {
                     rows.extend_from_slice(probs.row(f, &mut buf));
@@ -387,8 +390,8 @@ fn sampled_cuts<T: Float>(
                     *cut
                 })
                 .collect()
-        })
-        .collect()
+        },
+    )
 }
 
 /// One pass of the noise-rate pickers `make` gives over every range, admitting keys `<= cuts`
