@@ -169,6 +169,29 @@ pub fn select_by_class<T: Float>(
         .collect()
 }
 
+/// Per range, fresh pickers from `make` fed every row (position, row) by `feed`.
+fn per_range<T: Float, P: Send>(
+    probs: &Probs,
+    make: &(impl Fn() -> P + Sync),
+    feed: impl Fn(&mut P, usize, &[T]) + Sync + Send,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Vec<P> {
+    w.map(
+        ranges,
+        #[inline(always)]
+        |range| {
+            let mut pickers = make();
+            probs.for_each_row_in::<T>(
+                range.clone(),
+                #[inline(always)]
+                |f, row| feed(&mut pickers, f, row),
+            );
+            pickers
+        },
+    )
+}
+
 /// Fills `prune_by_class` pickers (one per class; `None`: the class is left alone) from the
 /// rows of `ranges`; `make` gives empty ones.
 pub fn class_pickers<T: Float>(
@@ -178,23 +201,18 @@ pub fn class_pickers<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<Option<Smallest>> {
-    let per_range = w.map(
-        ranges,
+    let per_range = per_range::<T, _>(
+        probs,
+        &make,
         #[inline(always)]
-        |range| {
-            let mut pickers = make();
-            probs.for_each_row_in::<T>(
-                range.clone(),
-                #[inline(always)]
-                |f, row| {
-                    let c = labels[f] as usize;
-                    if let Some(p) = &mut pickers[c] {
-                        p.push_key(row[c].to_f64(), f);
-                    }
-                },
-            );
-            pickers
+        |pickers, f, row| {
+            let c = labels[f] as usize;
+            if let Some(p) = &mut pickers[c] {
+                p.push_key(row[c].to_f64(), f);
+            }
         },
+        w,
+        ranges,
     );
     let mut merged = make();
     for pickers in per_range {
@@ -249,23 +267,18 @@ pub fn rate_pickers<T: Float>(
 ) -> Pickers {
     let k = probs.num_classes();
     if k > 64 {
-        let per_range = w.map(
-            ranges,
+        let per_range = per_range::<T, _>(
+            probs,
+            &make,
             #[inline(always)]
-            |range| {
-                let mut pickers = make();
-                probs.for_each_row_in::<T>(
-                    range.clone(),
-                    #[inline(always)]
-                    |f, row| {
-                        let c = labels[f] as usize;
-                        for (j, p) in pickers[c].iter_mut() {
-                            p.push_key(margin_key(row, c, *j), f);
-                        }
-                    },
-                );
-                pickers
+            |pickers: &mut Pickers, f, row| {
+                let c = labels[f] as usize;
+                for (j, p) in pickers[c].iter_mut() {
+                    p.push_key(margin_key(row, c, *j), f);
+                }
             },
+            w,
+            ranges,
         );
         return merge_pickers(make(), per_range);
     }
