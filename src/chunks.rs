@@ -347,7 +347,7 @@ fn candidates_in<T: Float>(
     }
     if opts.filter_by != FilterBy::PruneByNoiseRate {
         let make = || (0..k).map(|c| fresh(k * k + c)).collect();
-        for (c, p) in prune::class_pickers::<T>(labels, probs, make, &w, &ranges)
+        for (c, p) in prune::class_pickers::<T>(labels, probs, make, None, &w, &ranges)
             .into_iter()
             .enumerate()
         {

@@ -11,7 +11,9 @@ use crate::ragged::by_dtype;
 use crate::ragged::Probs;
 use crate::rank::{Keyed, Smallest};
 use crate::scores::{Method, Scorer};
-use crate::thresholds::{batched_thresholds, check_row, confident_thresholds, Outside, SLACK};
+use crate::thresholds::{
+    batched_thresholds, check_row, confident_thresholds, confident_thresholds_given, Outside, SLACK,
+};
 use std::ops::Range;
 
 /// Which tokens count as issues.
@@ -238,7 +240,22 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
         return run_low_memory::<T>(labels, probs, opts, &w, &ranges);
     }
     let k = probs.num_classes();
-    let (thresholds, counts) = confident_thresholds::<T>(labels, probs, &w, &ranges);
+    // Given-class probabilities, kept from the thresholds pass when a later step scores by
+    // them alone: a dense read instead of a pass over the rows, or a random row per issue.
+    let plain_self = opts.rank_by == Some(Method::SelfConfidence) && !opts.adjust_pred_probs;
+    let by_given = plain_self
+        || matches!(
+            opts.filter_by,
+            FilterBy::PruneByClass | FilterBy::Both | FilterBy::LowSelfConfidence
+        );
+    let (thresholds, counts, given) = if by_given {
+        let (t, c, g) = confident_thresholds_given::<T>(labels, probs, &w, &ranges);
+        (t, c, Some(g))
+    } else {
+        let (t, c) = confident_thresholds::<T>(labels, probs, &w, &ranges);
+        (t, c, None)
+    };
+    let given = given.as_deref();
     let mut scan = joint::scan::<T>(labels, probs, &thresholds, &w, &ranges)?;
     if opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
         if let Some((row, class, value)) = scan.outside_unit {
@@ -262,8 +279,13 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 .iter()
                 .filter(|&&f| f & OFF_DIAGONAL != 0 && f & NEAR_LABEL == 0)
                 .count();
-            let scorer = Scorer::unadjusted(method);
-            let picked = lowest_scores::<T>(labels, probs, &scorer, wanted, &w, &ranges);
+            let picked = match given.filter(|_| method == Method::SelfConfidence) {
+                Some(given) => lowest_given(given, wanted, &w, &ranges),
+                None => {
+                    let scorer = Scorer::unadjusted(method);
+                    lowest_scores::<T>(labels, probs, &scorer, wanted, &w, &ranges)
+                }
+            };
             for f in picked.positions() {
                 scan.flags[f] |= SELECTED;
             }
@@ -277,8 +299,9 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 } else {
                     SELECTED
                 };
-                for f in prune::select_by_class::<T>(labels, probs, &pcm, &counts, min, &w, &ranges)
-                {
+                for f in prune::select_by_class::<T>(
+                    labels, probs, &pcm, &counts, min, given, &w, &ranges,
+                ) {
                     scan.flags[f] |= bit;
                 }
             }
@@ -296,9 +319,16 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
     }
     let drop_near = if unflag { NEAR_LABEL } else { 0 };
     let issues = collect(&scan.flags, drop_near, &w, &ranges);
-    match opts.rank_by {
-        None => Ok(issues),
-        Some(method) => {
+    match (opts.rank_by, given) {
+        (None, _) => Ok(issues),
+        (Some(_), Some(given)) if plain_self => {
+            let keyed: Vec<Keyed> = issues
+                .iter()
+                .map(|&f| Keyed::new(given[f].to_f64(), f))
+                .collect();
+            Ok(ranked(&keyed, &w))
+        }
+        (Some(method), _) => {
             let adjust = opts.adjust_pred_probs.then_some(&thresholds);
             Ok(rank_issues::<T>(
                 labels,
@@ -400,6 +430,27 @@ pub(crate) fn lowest_scores_in<T: Float>(
         pick
     });
     let mut all = make();
+    for p in parts {
+        all.absorb(p);
+    }
+    all
+}
+
+/// The `wanted` lowest of the given-class probabilities `given` (stable).
+fn lowest_given<T: Float>(
+    given: &[T],
+    wanted: usize,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> Smallest {
+    let parts = w.map(ranges, |r| {
+        let mut pick = Smallest::new(wanted);
+        for f in r.clone() {
+            pick.push_key(given[f].to_f64(), f);
+        }
+        pick
+    });
+    let mut all = Smallest::new(wanted);
     for p in parts {
         all.absorb(p);
     }

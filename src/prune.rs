@@ -151,18 +151,21 @@ pub fn margin_key<T: Float>(row: &[T], c: usize, j: usize) -> f64 {
 
 /// `prune_by_class`: per class, the tokens with the lowest probability of their given class,
 /// as many as the class holds beyond its diagonal prune count. Returns their positions.
+/// `given`: as [`class_pickers`].
+#[allow(clippy::too_many_arguments)]
 pub fn select_by_class<T: Float>(
     labels: &[u32],
     probs: &Probs,
     pcm: &[i64],
     counts: &[usize],
     min_examples: f64,
+    given: Option<&[T]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
     let wanted = class_wanted(pcm, counts, min_examples);
     let make = || wanted.iter().map(|n| n.map(Smallest::new)).collect();
-    class_pickers::<T>(labels, probs, make, w, ranges)
+    class_pickers::<T>(labels, probs, make, given, w, ranges)
         .into_iter()
         .flatten()
         .flat_map(Smallest::positions)
@@ -194,26 +197,40 @@ fn per_range<T: Float, P: Send>(
 
 /// Fills `prune_by_class` pickers (one per class; `None`: the class is left alone) from the
 /// rows of `ranges`; `make` gives empty ones.
+///
+/// `given`: every token's given-class probability, if at hand: read instead of the rows.
 pub fn class_pickers<T: Float>(
     labels: &[u32],
     probs: &Probs,
     make: impl Fn() -> Vec<Option<Smallest>> + Sync,
+    given: Option<&[T]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<Option<Smallest>> {
-    let per_range = per_range::<T, _>(
-        probs,
-        &make,
-        #[inline(always)]
-        |pickers, f, row| {
-            let c = labels[f] as usize;
-            if let Some(p) = &mut pickers[c] {
-                p.push_key(row[c].to_f64(), f);
+    let per_range = match given {
+        Some(given) => w.map(ranges, |range| {
+            let mut pickers = make();
+            for f in range.clone() {
+                if let Some(p) = &mut pickers[labels[f] as usize] {
+                    p.push_key(given[f].to_f64(), f);
+                }
             }
-        },
-        w,
-        ranges,
-    );
+            pickers
+        }),
+        None => per_range::<T, _>(
+            probs,
+            &make,
+            #[inline(always)]
+            |pickers, f, row| {
+                let c = labels[f] as usize;
+                if let Some(p) = &mut pickers[c] {
+                    p.push_key(row[c].to_f64(), f);
+                }
+            },
+            w,
+            ranges,
+        ),
+    };
     let mut merged = make();
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {

@@ -93,15 +93,63 @@ pub fn confident_thresholds<T: Float>(
 ) -> (Thresholds, Vec<usize>) {
     let k = probs.num_classes();
     let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
+    let counts = sum_counts(&per_range, k);
+    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let pieces = range_pieces::<T>(labels, probs, &vec![0; k], &per_range, &plans, w, ranges);
+    (thresholds_from_pieces(&counts, &plans, pieces), counts)
+}
+
+/// [`confident_thresholds`], keeping every token's given-class probability (which the pass
+/// reads anyway) for the steps that score by it.
+pub fn confident_thresholds_given<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> (Thresholds, Vec<usize>, Vec<T>) {
+    let k = probs.num_classes();
+    let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
+    let counts = sum_counts(&per_range, k);
+    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let starts = range_starts(&vec![0; k], &per_range);
+    let mut given = vec![T::ZERO; labels.len()];
+    let pieces = w.map_mut(
+        ranges,
+        &mut given,
+        #[inline(always)]
+        |range, out| {
+            let i = ranges.partition_point(|r| r.start < range.start);
+            threshold_pieces::<T>(labels, probs, range, &starts[i], &plans, out)
+        },
+    );
+    (
+        thresholds_from_pieces(&counts, &plans, pieces),
+        counts,
+        given,
+    )
+}
+
+fn sum_counts(per_range: &[Vec<usize>], k: usize) -> Vec<usize> {
     let mut counts = vec![0usize; k];
-    for c in &per_range {
+    for c in per_range {
         for (total, n) in counts.iter_mut().zip(c) {
             *total += n;
         }
     }
-    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
-    let pieces = range_pieces::<T>(labels, probs, &vec![0; k], &per_range, &plans, w, ranges);
-    (thresholds_from_pieces(&counts, &plans, pieces), counts)
+    counts
+}
+
+/// Tokens of each class before each range, the first range starting after `first`.
+fn range_starts(first: &[usize], per_range: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut starts = first.to_vec();
+    let mut out = Vec::with_capacity(per_range.len());
+    for c in per_range {
+        out.push(starts.clone());
+        for (s, n) in starts.iter_mut().zip(c) {
+            *s += n;
+        }
+    }
+    out
 }
 
 /// [`threshold_pieces`] of consecutive `ranges`, whose label counts are `per_range` and before
@@ -115,23 +163,24 @@ pub fn range_pieces<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<Vec<Piece<T>>> {
-    let mut starts = first.to_vec();
-    let mut work = Vec::with_capacity(ranges.len());
-    for (r, c) in ranges.iter().zip(per_range) {
-        work.push((r.clone(), starts.clone()));
-        for (s, n) in starts.iter_mut().zip(c) {
-            *s += n;
-        }
-    }
+    let work: Vec<(Range<usize>, Vec<usize>)> = ranges
+        .iter()
+        .cloned()
+        .zip(range_starts(first, per_range))
+        .collect();
     w.map(
         &work,
         #[inline(always)]
-        |(range, starts)| threshold_pieces::<T>(labels, probs, range.clone(), starts, plans),
+        |(range, starts)| {
+            let mut buf = [T::ZERO; 256];
+            threshold_pieces::<T>(labels, probs, range.clone(), starts, plans, &mut buf)
+        },
     )
 }
 
 /// What rows `range` contribute to every class's sum, given how many tokens of each class come
-/// before them (`starts`) and the summation plans of the whole dataset.
+/// before them (`starts`) and the summation plans of the whole dataset. `buf` (not empty)
+/// receives the given-class probabilities, a block of its length at a time.
 #[inline(always)]
 pub fn threshold_pieces<T: Float>(
     labels: &[u32],
@@ -139,6 +188,7 @@ pub fn threshold_pieces<T: Float>(
     range: Range<usize>,
     starts: &[usize],
     plans: &[Plan],
+    buf: &mut [T],
 ) -> Vec<Piece<T>> {
     let mut builders: Vec<PieceBuilder<T>> = plans
         .iter()
@@ -146,10 +196,10 @@ pub fn threshold_pieces<T: Float>(
         .map(|(p, &s)| PieceBuilder::new(p, s))
         .collect();
     // Gather first, then feed: the loads of a block are independent and overlap in flight.
-    let mut vals = [T::ZERO; 256];
+    let vals = buf;
     let mut start = range.start;
     while start < range.end {
-        let end = (start + vals.len()).min(range.end);
+        let end = (start + vals.len().max(1)).min(range.end);
         probs.for_each_row_in::<T>(
             start..end,
             #[inline(always)]
@@ -157,7 +207,7 @@ pub fn threshold_pieces<T: Float>(
                 vals[f - start] = row[labels[f] as usize];
             },
         );
-        for (f, &v) in (start..end).zip(&vals) {
+        for (f, &v) in (start..end).zip(vals.iter()) {
             let l = labels[f] as usize;
             builders[l].push(&plans[l], v);
         }
