@@ -51,7 +51,7 @@ fn pieces_in<T: Float>(
     let per_range = w.map(&ranges, |r| label_counts(&labels[r.clone()], k));
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
     let mut out = Vec::new();
-    for pieces in range_pieces::<T>(labels, probs, first, &per_range, &plans, &w, &ranges) {
+    for pieces in range_pieces::<T>(labels, probs, first, &per_range, &plans, None, &w, &ranges) {
         for p in &pieces {
             p.encode(&mut out);
         }

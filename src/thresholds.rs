@@ -91,12 +91,7 @@ pub fn confident_thresholds<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> (Thresholds, Vec<usize>) {
-    let k = probs.num_classes();
-    let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
-    let counts = sum_counts(&per_range, k);
-    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
-    let pieces = range_pieces::<T>(labels, probs, &vec![0; k], &per_range, &plans, w, ranges);
-    (thresholds_from_pieces(&counts, &plans, pieces), counts)
+    thresholds_into::<T>(labels, probs, None, w, ranges)
 }
 
 /// [`confident_thresholds`], keeping every token's given-class probability (which the pass
@@ -107,26 +102,25 @@ pub fn confident_thresholds_given<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> (Thresholds, Vec<usize>, Vec<T>) {
+    let mut given = vec![T::ZERO; labels.len()];
+    let (t, counts) = thresholds_into::<T>(labels, probs, Some(&mut given), w, ranges);
+    (t, counts, given)
+}
+
+fn thresholds_into<T: Float>(
+    labels: &[u32],
+    probs: &Probs,
+    given: Option<&mut [T]>,
+    w: &Workers,
+    ranges: &[Range<usize>],
+) -> (Thresholds, Vec<usize>) {
     let k = probs.num_classes();
     let per_range = w.map(ranges, |r| label_counts(&labels[r.clone()], k));
     let counts = sum_counts(&per_range, k);
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
-    let starts = range_starts(&vec![0; k], &per_range);
-    let mut given = vec![T::ZERO; labels.len()];
-    let pieces = w.map_mut(
-        ranges,
-        &mut given,
-        #[inline(always)]
-        |range, out| {
-            let i = ranges.partition_point(|r| r.start < range.start);
-            threshold_pieces::<T>(labels, probs, range, &starts[i], &plans, out)
-        },
-    );
-    (
-        thresholds_from_pieces(&counts, &plans, pieces),
-        counts,
-        given,
-    )
+    let first = vec![0; k];
+    let pieces = range_pieces::<T>(labels, probs, &first, &per_range, &plans, given, w, ranges);
+    (thresholds_from_pieces(&counts, &plans, pieces), counts)
 }
 
 fn sum_counts(per_range: &[Vec<usize>], k: usize) -> Vec<usize> {
@@ -153,29 +147,42 @@ fn range_starts(first: &[usize], per_range: &[Vec<usize>]) -> Vec<Vec<usize>> {
 }
 
 /// [`threshold_pieces`] of consecutive `ranges`, whose label counts are `per_range` and before
-/// which `first[c]` tokens of each class c come.
+/// which `first[c]` tokens of each class c come; `given`, if any, receives every token's
+/// given-class probability.
+#[allow(clippy::too_many_arguments)]
 pub fn range_pieces<T: Float>(
     labels: &[u32],
     probs: &Probs,
     first: &[usize],
     per_range: &[Vec<usize>],
     plans: &[Plan],
+    given: Option<&mut [T]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<Vec<Piece<T>>> {
-    let work: Vec<(Range<usize>, Vec<usize>)> = ranges
-        .iter()
-        .cloned()
-        .zip(range_starts(first, per_range))
-        .collect();
-    w.map(
-        &work,
-        #[inline(always)]
-        |(range, starts)| {
-            let mut buf = [T::ZERO; 256];
-            threshold_pieces::<T>(labels, probs, range.clone(), starts, plans, &mut buf)
-        },
-    )
+    let starts = range_starts(first, per_range);
+    match given {
+        Some(given) => w.map_mut(
+            ranges,
+            given,
+            #[inline(always)]
+            |range, out| {
+                let i = ranges.partition_point(|r| r.start < range.start);
+                threshold_pieces::<T>(labels, probs, range, &starts[i], plans, out)
+            },
+        ),
+        None => {
+            let each: Vec<usize> = (0..ranges.len()).collect();
+            w.map(
+                &each,
+                #[inline(always)]
+                |&i| {
+                    let (range, buf) = (ranges[i].clone(), &mut [T::ZERO; 256]);
+                    threshold_pieces::<T>(labels, probs, range, &starts[i], plans, buf)
+                },
+            )
+        }
+    }
 }
 
 /// What rows `range` contribute to every class's sum, given how many tokens of each class come
