@@ -389,39 +389,94 @@ fn sampled_cuts<T: Float>(
     for f in sample_runs(labels.len()).flatten() {
         sampled[labels[f] as usize].push(f);
     }
-    // Classes in parallel, each with its sampled rows copied side by side (memory: a class's
-    // sample per thread).
+    // A big class's cuts are as good from fewer rows, spread evenly over its sample.
+    for rows in &mut sampled {
+        if rows.len() > CLASS_SAMPLE {
+            let all = std::mem::take(rows);
+            rows.extend((0..CLASS_SAMPLE).map(|i| all[i * all.len() / CLASS_SAMPLE]));
+        }
+    }
+    // Classes in parallel; each sampled row is read once for all of its class's pickers.
     let classes: Vec<usize> = (0..wanted.len()).collect();
     w.map(
         &classes,
         #[inline(always)]
         |&c| {
-            let v = &wanted[c];
-            let (mut rows, mut keys, mut buf) = (Vec::new(), Vec::new(), vec![T::ZERO; k]);
-            if !v.is_empty() {
-                for &f in &sampled[c] {
-                    rows.extend_from_slice(probs.row(f, &mut buf));
-                }
-            }
             let s = sampled[c].len();
-            v.iter()
-                .map(|&(j, n)| {
+            let mut picks: Vec<Pick<T>> = wanted[c]
+                .iter()
+                .map(|&(_, n)| {
                     let expected = n as f64 * s as f64 / counts[c].max(1) as f64;
                     let rank = (expected * 1.25 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
                     if n >= counts[c] || rank >= s {
-                        return T::INFINITY;
+                        Pick::Off
+                    } else if rank < SMALL_RANK {
+                        Pick::Small(rank, [T::INFINITY; SMALL_RANK])
+                    } else {
+                        Pick::Large(rank, Vec::with_capacity(s))
                     }
-                    // The cut is the (rank + 1)-th smallest sampled key.
-                    keys.clear();
-                    keys.extend(rows.chunks_exact(k).map(|r: &[T]| r[c] - r[j]));
-                    let (_, cut, _) = keys.select_nth_unstable_by(rank, |a: &T, b: &T| {
-                        a.to_f64().total_cmp(&b.to_f64())
-                    });
-                    *cut
+                })
+                .collect();
+            if picks.iter().any(|p| !matches!(p, Pick::Off)) {
+                let mut buf = vec![T::ZERO; k];
+                for &f in &sampled[c] {
+                    let row = probs.row(f, &mut buf);
+                    for (&(j, _), pick) in wanted[c].iter().zip(&mut picks) {
+                        let key = row[c] - row[j];
+                        match pick {
+                            Pick::Off => {}
+                            Pick::Small(rank, best) => insert_small(&mut best[..=*rank], key),
+                            Pick::Large(_, keys) => keys.push(key),
+                        }
+                    }
+                }
+            }
+            // The cut is the (rank + 1)-th smallest sampled key (any value is exact; a good
+            // one only saves work).
+            picks
+                .into_iter()
+                .map(|pick| match pick {
+                    Pick::Off => T::INFINITY,
+                    Pick::Small(rank, best) => best[rank],
+                    Pick::Large(rank, mut keys) => {
+                        let (_, cut, _) = keys.select_nth_unstable_by(rank, |a: &T, b: &T| {
+                            a.to_f64().total_cmp(&b.to_f64())
+                        });
+                        *cut
+                    }
                 })
                 .collect()
         },
     )
+}
+
+/// Most sampled rows of one class.
+const CLASS_SAMPLE: usize = 2048;
+
+/// Ranks up to which [`insert_small`] beats a general selection.
+const SMALL_RANK: usize = 48;
+
+/// How one picker's cut is found from the sample: not at all, by [`insert_small`] into a
+/// sorted array of rank + 1 keys, or by a selection over all its keys.
+enum Pick<T> {
+    Off,
+    Small(usize, [T; SMALL_RANK]),
+    Large(usize, Vec<T>),
+}
+
+/// Inserts finite `x` into the ascending `best` (padded with +inf), dropping its last value:
+/// one comparison for most keys, against the worst of the best so far.
+#[inline(always)]
+fn insert_small<T: Float>(best: &mut [T], x: T) {
+    let last = best.len() - 1;
+    if x < best[last] {
+        let mut i = last;
+        while i > 0 && x < best[i - 1] {
+            best[i] = best[i - 1];
+            i -= 1;
+        }
+        best[i] = x;
+    }
 }
 
 /// One pass of the noise-rate pickers `make` gives over every range, admitting keys `<= cuts`
@@ -514,6 +569,25 @@ pub fn check_joint(cj: &[f64], k: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insert_small_keeps_the_smallest_in_order() {
+        let keys: Vec<f64> = (0..200)
+            .map(|i| ((i * 37 + 11) % 101) as f64 - 50.0)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_by(f64::total_cmp);
+        for len in [1, 2, 8, SMALL_RANK] {
+            let mut best = vec![f64::INFINITY; len];
+            for &x in &keys {
+                insert_small(&mut best, x);
+            }
+            assert_eq!(best, sorted[..len]);
+        }
+        let mut best = [f32::INFINITY; 3];
+        insert_small(&mut best, 1.0);
+        assert_eq!(best, [1.0, f32::INFINITY, f32::INFINITY]);
+    }
 
     #[test]
     fn raised_diagonal_is_taken_from_the_noise_and_truncated() {
