@@ -307,9 +307,20 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
             }
             if opts.filter_by != FilterBy::PruneByClass {
                 let both = opts.filter_by == FilterBy::Both;
-                for f in
-                    prune::select_by_noise_rate::<T>(labels, probs, &pcm, &counts, min, &w, &ranges)
-                {
+                // Tokens topped by their label have no negative margin: most pickers never
+                // need them, so only the others are read first.
+                let not_top = positions(&scan.flags, PREDICTED_NEQ_GIVEN, 0, &w, &ranges);
+                let picked = prune::select_by_noise_rate::<T>(
+                    labels,
+                    probs,
+                    &pcm,
+                    &counts,
+                    min,
+                    Some(&not_top),
+                    &w,
+                    &ranges,
+                );
+                for f in picked {
                     if !both || scan.flags[f] & SELECTED_BY_CLASS != 0 {
                         scan.flags[f] |= SELECTED;
                     }
@@ -380,12 +391,17 @@ pub(crate) fn mark(flags: &mut [u8], bit: u8) {
 
 /// Positions of selected tokens without any of `drop` bits, in order.
 pub(crate) fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
+    positions(flags, SELECTED, drop, w, ranges)
+}
+
+/// Positions of tokens with a `want` bit and none of the `drop` bits, in order.
+fn positions(flags: &[u8], want: u8, drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
     let parts = w.map(ranges, |r| {
         let mut out = Vec::new();
         // A bit mask per 64 tokens (one vector sweep), then only the set bits are visited.
         for (b, block) in flags[r.clone()].chunks(64).enumerate() {
             let mut mask = block.iter().enumerate().fold(0u64, |m, (i, &f)| {
-                m | ((((f & SELECTED) != 0) & ((f & drop) == 0)) as u64) << i
+                m | ((((f & want) != 0) & ((f & drop) == 0)) as u64) << i
             });
             while mask != 0 {
                 out.push(r.start + 64 * b + mask.trailing_zeros() as usize);

@@ -244,13 +244,15 @@ pub fn class_pickers<T: Float>(
 
 /// `prune_by_noise_rate`: for every given class c and other class j with a positive prune
 /// count, the tokens labelled c with the largest margin `p[j] - p[c]` (ties: earlier first).
-/// Returns their positions (a token may appear more than once).
+/// Returns their positions (a token may appear more than once). `not_top`: as [`rate_pickers`].
+#[allow(clippy::too_many_arguments)]
 pub fn select_by_noise_rate<T: Float>(
     labels: &[u32],
     probs: &Probs,
     pcm: &[i64],
     counts: &[usize],
     min_examples: f64,
+    not_top: Option<&[usize]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
@@ -261,7 +263,7 @@ pub fn select_by_noise_rate<T: Float>(
             .map(|v| v.iter().map(|&(j, n)| (j, Smallest::new(n))).collect())
             .collect()
     };
-    rate_pickers::<T>(labels, probs, make, counts, w, ranges)
+    rate_pickers::<T>(labels, probs, make, counts, not_top, w, ranges)
         .into_iter()
         .flatten()
         .flat_map(|(_, p)| p.positions())
@@ -273,12 +275,14 @@ pub fn select_by_noise_rate<T: Float>(
 pub type Pickers = Vec<Vec<(usize, Smallest)>>;
 
 /// Fills the pickers `make` gives (any sizes, any bounds) from the rows of `ranges`; `counts`:
-/// tokens per class among `labels`.
+/// tokens per class among `labels`. `not_top`, if given, lists (ascending) the tokens whose
+/// label is not their first maximum; the others are then read only for pickers that need them.
 pub fn rate_pickers<T: Float>(
     labels: &[u32],
     probs: &Probs,
     make: impl Fn() -> Pickers + Sync,
     counts: &[usize],
+    not_top: Option<&[usize]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Pickers {
@@ -315,20 +319,21 @@ pub fn rate_pickers<T: Float>(
             }
         }
     }
-    let (mut merged, passed) = noise_rate_pass::<T>(labels, probs, &make, &cuts, w, ranges);
-    let short: Vec<Vec<usize>> = wanted
-        .iter()
-        .zip(&passed)
-        .zip(&cuts)
-        .map(|((v, p), cut)| {
-            v.iter()
-                .zip(p)
-                .zip(cut)
-                .filter(|((&(_, n), &seen), &x)| seen < n && x < T::INFINITY)
-                .map(|((&(j, _), _), _)| j)
-                .collect()
-        })
-        .collect();
+    let (mut merged, passed) =
+        noise_rate_pass::<T>(labels, probs, &make, &cuts, not_top, w, ranges);
+    // Run again, over every token and without a cut: pickers that the cut left short of n
+    // keys; and, when only the tokens not topped by their label were read, pickers whose n-th
+    // key is not negative (a topped token's keys are all >= 0 and could still belong).
+    let mut short: Vec<Vec<usize>> = vec![Vec::new(); wanted.len()];
+    for (c, kept) in merged.iter_mut().enumerate() {
+        for (i, (j, picker)) in kept.iter_mut().enumerate() {
+            let starved = passed[c][i] < wanted[c][i].1 && cuts[c][i] < T::INFINITY;
+            let unsure = not_top.is_some() && !picker.nth_key().is_some_and(|key| key < 0.0);
+            if starved || unsure {
+                short[c].push(*j);
+            }
+        }
+    }
     if short.iter().any(|v| !v.is_empty()) {
         let make_short = || -> Pickers {
             make()
@@ -338,7 +343,7 @@ pub fn rate_pickers<T: Float>(
                 .collect()
         };
         let open: Vec<Vec<T>> = short.iter().map(|v| vec![T::INFINITY; v.len()]).collect();
-        let (again, _) = noise_rate_pass::<T>(labels, probs, &make_short, &open, w, ranges);
+        let (again, _) = noise_rate_pass::<T>(labels, probs, &make_short, &open, None, w, ranges);
         for (m, a) in merged.iter_mut().zip(again) {
             for (j, p) in a {
                 if let Some(slot) = m.iter_mut().find(|(jj, _)| *jj == j) {
@@ -479,14 +484,50 @@ fn insert_small<T: Float>(best: &mut [T], x: T) {
     }
 }
 
-/// One pass of the noise-rate pickers `make` gives over every range, admitting keys `<= cuts`
-/// (and the pickers' own bounds). Also returns how many keys passed, per picker, over all
-/// ranges.
+/// What one range's pass keeps: the pickers, the largest key each still accepts, and how
+/// many keys passed.
+struct PassState<'a, T> {
+    pickers: &'a mut Pickers,
+    /// `limits[c * k + j]`: the largest key picker (j, c) still accepts; -inf where there is
+    /// no picker. One comparison per class, which vectorises, finds the rare candidates.
+    limits: &'a mut [T],
+    /// `slot[c * k + j]`: the index of picker (j, c) among class c's.
+    slot: &'a [usize],
+    passed: &'a mut [Vec<usize>],
+}
+
+impl<T: Float> PassState<'_, T> {
+    /// Offers token `f`, labelled `c`, to its class's pickers.
+    #[inline(always)]
+    fn offer(&mut self, c: usize, f: usize, row: &[T]) {
+        let k = row.len();
+        let pc = row[c];
+        let lim = &self.limits[c * k..c * k + k];
+        let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
+        while mask != 0 {
+            let j = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let i = self.slot[c * k + j];
+            self.passed[c][i] += 1;
+            let p = &mut self.pickers[c][i].1;
+            p.push_key(margin_key(row, c, j), f);
+            let l = T::from_f64(p.limit());
+            if l < self.limits[c * k + j] {
+                self.limits[c * k + j] = l;
+            }
+        }
+    }
+}
+
+/// One pass of the noise-rate pickers `make` gives over every range (only the tokens listed in
+/// `rows`, ascending, if given), admitting keys `<= cuts` (and the pickers' own bounds). Also
+/// returns how many keys passed, per picker, over all ranges.
 fn noise_rate_pass<T: Float>(
     labels: &[u32],
     probs: &Probs,
     make: &(impl Fn() -> Pickers + Sync),
     cuts: &[Vec<T>],
+    rows: Option<&[usize]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> (Pickers, Vec<Vec<usize>>) {
@@ -499,9 +540,6 @@ fn noise_rate_pass<T: Float>(
         #[inline(always)]
         |range| {
             let mut pickers = make();
-            // limits[c][j]: the largest key that picker (j, c) still accepts; -inf where there is
-            // no picker. One comparison per class, which vectorises, finds the rare candidates.
-            // Row-major k x k, flat so that a row's limits are one slice away.
             let mut slot = vec![usize::MAX; k * k];
             let mut limits = vec![T::NEG_INFINITY; k * k];
             let mut passed = none_passed(&pickers);
@@ -512,28 +550,28 @@ fn noise_rate_pass<T: Float>(
                     limits[c * k + j] = if own < cuts[c][i] { own } else { cuts[c][i] };
                 }
             }
-            probs.for_each_row_in::<T>(
-                range.clone(),
-                #[inline(always)]
-                |f, row| {
-                    let c = labels[f] as usize;
-                    let pc = row[c];
-                    let lim = &limits[c * k..c * k + k];
-                    let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
-                    while mask != 0 {
-                        let j = mask.trailing_zeros() as usize;
-                        mask &= mask - 1;
-                        let i = slot[c * k + j];
-                        passed[c][i] += 1;
-                        let p = &mut pickers[c][i].1;
-                        p.push_key(margin_key(row, c, j), f);
-                        let l = T::from_f64(p.limit());
-                        if l < limits[c * k + j] {
-                            limits[c * k + j] = l;
-                        }
-                    }
-                },
-            );
+            let mut state = PassState {
+                pickers: &mut pickers,
+                limits: &mut limits,
+                slot: &slot,
+                passed: &mut passed,
+            };
+            match rows {
+                Some(rows) => {
+                    let lo = rows.partition_point(|&r| r < range.start);
+                    let hi = rows.partition_point(|&r| r < range.end);
+                    probs.for_each_listed_row::<T>(
+                        &rows[lo..hi],
+                        #[inline(always)]
+                        |f, row| state.offer(labels[f] as usize, f, row),
+                    );
+                }
+                None => probs.for_each_row_in::<T>(
+                    range.clone(),
+                    #[inline(always)]
+                    |f, row| state.offer(labels[f] as usize, f, row),
+                ),
+            }
             (pickers, passed)
         },
     );
@@ -651,12 +689,28 @@ mod tests {
         let probs = Probs::from_view_f64(p.view()).unwrap();
         let counts = crate::thresholds::label_counts(&labels, 2);
         let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
+                                      // Tokens whose label is not their first maximum: the 80 strong ones, fewer than wanted,
+                                      // so a pass over them alone is run again over every token.
+        let not_top: Vec<usize> = (0..n)
+            .filter(|&f| crate::joint::argmax(&[p[[f, 0]], p[[f, 1]]]) != labels[f] as usize)
+            .collect();
+        assert_eq!(not_top.iter().filter(|&&f| labels[f] == 0).count(), 80);
         for threads in [1, 3] {
             let w = Workers::new(threads);
-            let mut got =
-                select_by_noise_rate::<f64>(&labels, &probs, &pcm, &counts, 1.0, &w, &w.ranges(n));
-            got.sort();
-            assert_eq!(got, naive(&p, &labels, 100));
+            for rows in [None, Some(&not_top[..])] {
+                let mut got = select_by_noise_rate::<f64>(
+                    &labels,
+                    &probs,
+                    &pcm,
+                    &counts,
+                    1.0,
+                    rows,
+                    &w,
+                    &w.ranges(n),
+                );
+                got.sort();
+                assert_eq!(got, naive(&p, &labels, 100));
+            }
         }
     }
 }

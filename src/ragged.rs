@@ -211,6 +211,62 @@ impl<'a> Probs<'a> {
             - 1
     }
 
+    /// Calls `f(flat_index, row)` for the tokens listed in `rows` (ascending), fetching rows a
+    /// few ahead into cache: scattered rows get no help from the hardware's sequential
+    /// prefetching, and one cache miss at a time would dominate.
+    #[inline(always)]
+    pub fn for_each_listed_row<T: Float>(&self, rows: &[usize], mut f: impl FnMut(usize, &[T])) {
+        const AHEAD: usize = 8;
+        let Some(&first) = rows.first() else {
+            return;
+        };
+        let mut buf = vec![T::ZERO; self.k];
+        // Block cursors for the row read and the row fetched ahead; both only move forward.
+        let (mut b, mut ahead) = (self.block_of(first), self.block_of(first));
+        for (i, &r) in rows.iter().enumerate() {
+            if let Some(&next) = rows.get(i + AHEAD) {
+                ahead = self.block_from(ahead, next);
+                self.prefetch_row::<T>(ahead, next);
+            }
+            b = self.block_from(b, r);
+            let block = &self.blocks[b];
+            let at = r - self.starts[b];
+            let row = match T::contiguous(block) {
+                Some(all) => &all[at * self.k..(at + 1) * self.k],
+                None => T::read_row(block, at, &mut buf),
+            };
+            f(r, row);
+        }
+    }
+
+    /// The block holding token `f`, searching forward from block `b` (which starts at or
+    /// before `f`); empty blocks are skipped.
+    #[inline(always)]
+    fn block_from(&self, mut b: usize, f: usize) -> usize {
+        while self.starts[b] + self.blocks[b].nrows() <= f {
+            b += 1;
+        }
+        b
+    }
+
+    /// Prefetches every cache line of row `f`, in block `b`, if that block is C-contiguous.
+    #[inline(always)]
+    fn prefetch_row<T: Float>(&self, b: usize, f: usize) {
+        if let Some(all) = T::contiguous(&self.blocks[b]) {
+            let i = f - self.starts[b];
+            if let Some(row) = all.get(i * self.k..(i + 1) * self.k) {
+                let base = row.as_ptr().cast::<u8>();
+                let skew = base as usize & 63;
+                let line = base.wrapping_sub(skew);
+                let mut off = 0;
+                while off < skew + std::mem::size_of_val(row) {
+                    crate::simd::prefetch(line.wrapping_add(off));
+                    off += 64;
+                }
+            }
+        }
+    }
+
     /// Row `f`, borrowed or copied into `buf` (length K).
     pub fn row<'b, T: Float>(&'b self, f: usize, buf: &'b mut [T]) -> &'b [T] {
         let b = self.block_of(f);
@@ -288,6 +344,29 @@ impl Offsets {
 mod tests {
     use super::*;
     use ndarray::{array, Array2};
+
+    #[test]
+    fn listed_rows_cross_blocks_and_skip_empty_ones() {
+        let a = array![[0.1f32, 0.9], [0.2, 0.8]];
+        let e = Array2::<f64>::zeros((0, 2));
+        let b = array![[0.5f64, 0.5], [0.3, 0.7]];
+        let fortran = array![[0.6f64, 0.4], [0.7, 0.3]].reversed_axes();
+        let p = Probs::new(vec![
+            Block::F32(a.view()),
+            Block::F64(e.view()),
+            Block::F64(b.view()),
+            Block::F64(fortran.view()),
+        ])
+        .unwrap();
+        let mut want = Vec::new();
+        p.for_each_row::<f64>(|f, r| want.push((f, r.to_vec())));
+        for rows in [vec![], vec![0, 1, 2, 3, 4, 5], vec![1, 2, 5], vec![3]] {
+            let mut got = Vec::new();
+            p.for_each_listed_row::<f64>(&rows, |f, r| got.push((f, r.to_vec())));
+            let expect: Vec<_> = rows.iter().map(|&f| want[f].clone()).collect();
+            assert_eq!(got, expect);
+        }
+    }
 
     #[test]
     fn rows_cross_blocks_and_skip_empty_ones() {

@@ -148,6 +148,15 @@ impl Smallest {
         }
     }
 
+    /// The `n`-th smallest key pushed (the largest kept), or `None` while fewer than `n` are
+    /// kept.
+    pub fn nth_key(&mut self) -> Option<f64> {
+        self.compact();
+        (self.n > 0 && self.buf.len() >= self.n)
+            .then(|| self.buf.iter().max().map(|item| item.key))
+            .flatten()
+    }
+
     /// Positions of the kept items, in no particular order.
     pub fn positions(mut self) -> impl Iterator<Item = usize> {
         self.compact();

@@ -19,6 +19,21 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Asks the CPU to bring the cache line holding `p` closer: a hint, never a fault.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever `p` is.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Whether [`wide`] runs the AVX2 build.
 pub fn avx2_enabled() -> bool {
     #[cfg(target_arch = "x86_64")]
