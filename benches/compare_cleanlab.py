@@ -14,6 +14,7 @@ labels flipped to another class; fixed seed.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import platform
@@ -68,9 +69,19 @@ def _status(field: str) -> int:
     return 0
 
 
+def _release_free_memory() -> None:
+    """Hand memory that glibc keeps after frees back to the system, so that a call's own
+    allocations raise the resident size instead of reusing pages an earlier call left."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def peak_extra_bytes(call: Callable[[], Any]) -> int:
     """Peak resident memory above what was resident before the call (Linux)."""
     gc.collect()
+    _release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # reset VmHWM to the current RSS

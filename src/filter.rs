@@ -309,14 +309,19 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 let both = opts.filter_by == FilterBy::Both;
                 // Tokens topped by their label have no negative margin: most pickers never
                 // need them, so only the others are read first.
-                let not_top = positions(&scan.flags, PREDICTED_NEQ_GIVEN, 0, &w, &ranges);
+                // As u32 (half the memory of usize) when every position fits.
+                let not_top = u32::try_from(n).is_ok().then(|| {
+                    positions(&scan.flags, PREDICTED_NEQ_GIVEN, 0, &w, &ranges, |f| {
+                        f as u32
+                    })
+                });
                 let picked = prune::select_by_noise_rate::<T>(
                     labels,
                     probs,
                     &pcm,
                     &counts,
                     min,
-                    Some(&not_top),
+                    not_top.as_deref(),
                     &w,
                     &ranges,
                 );
@@ -391,11 +396,19 @@ pub(crate) fn mark(flags: &mut [u8], bit: u8) {
 
 /// Positions of selected tokens without any of `drop` bits, in order.
 pub(crate) fn collect(flags: &[u8], drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
-    positions(flags, SELECTED, drop, w, ranges)
+    positions(flags, SELECTED, drop, w, ranges, |f| f)
 }
 
-/// Positions of tokens with a `want` bit and none of the `drop` bits, in order.
-fn positions(flags: &[u8], want: u8, drop: u8, w: &Workers, ranges: &[Range<usize>]) -> Vec<usize> {
+/// Positions (as `at` gives them) of tokens with a `want` bit and none of the `drop` bits, in
+/// order.
+fn positions<I: Send + Copy>(
+    flags: &[u8],
+    want: u8,
+    drop: u8,
+    w: &Workers,
+    ranges: &[Range<usize>],
+    at: impl Fn(usize) -> I + Sync,
+) -> Vec<I> {
     let parts = w.map(ranges, |r| {
         let mut out = Vec::new();
         // A bit mask per 64 tokens (one vector sweep), then only the set bits are visited.
@@ -404,7 +417,7 @@ fn positions(flags: &[u8], want: u8, drop: u8, w: &Workers, ranges: &[Range<usiz
                 m | ((((f & want) != 0) & ((f & drop) == 0)) as u64) << i
             });
             while mask != 0 {
-                out.push(r.start + 64 * b + mask.trailing_zeros() as usize);
+                out.push(at(r.start + 64 * b + mask.trailing_zeros() as usize));
                 mask &= mask - 1;
             }
         }

@@ -252,7 +252,7 @@ pub fn select_by_noise_rate<T: Float>(
     pcm: &[i64],
     counts: &[usize],
     min_examples: f64,
-    not_top: Option<&[usize]>,
+    not_top: Option<&[u32]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Vec<usize> {
@@ -282,7 +282,7 @@ pub fn rate_pickers<T: Float>(
     probs: &Probs,
     make: impl Fn() -> Pickers + Sync,
     counts: &[usize],
-    not_top: Option<&[usize]>,
+    not_top: Option<&[u32]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Pickers {
@@ -527,7 +527,7 @@ fn noise_rate_pass<T: Float>(
     probs: &Probs,
     make: &(impl Fn() -> Pickers + Sync),
     cuts: &[Vec<T>],
-    rows: Option<&[usize]>,
+    rows: Option<&[u32]>,
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> (Pickers, Vec<Vec<usize>>) {
@@ -558,8 +558,8 @@ fn noise_rate_pass<T: Float>(
             };
             match rows {
                 Some(rows) => {
-                    let lo = rows.partition_point(|&r| r < range.start);
-                    let hi = rows.partition_point(|&r| r < range.end);
+                    let lo = rows.partition_point(|&r| (r as usize) < range.start);
+                    let hi = rows.partition_point(|&r| (r as usize) < range.end);
                     probs.for_each_listed_row::<T>(
                         &rows[lo..hi],
                         #[inline(always)]
@@ -691,10 +691,14 @@ mod tests {
         let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
                                       // Tokens whose label is not their first maximum: the 80 strong ones, fewer than wanted,
                                       // so a pass over them alone is run again over every token.
-        let not_top: Vec<usize> = (0..n)
+        let not_top: Vec<u32> = (0..n)
             .filter(|&f| crate::joint::argmax(&[p[[f, 0]], p[[f, 1]]]) != labels[f] as usize)
+            .map(|f| f as u32)
             .collect();
-        assert_eq!(not_top.iter().filter(|&&f| labels[f] == 0).count(), 80);
+        assert_eq!(
+            not_top.iter().filter(|&&f| labels[f as usize] == 0).count(),
+            80
+        );
         for threads in [1, 3] {
             let w = Workers::new(threads);
             for rows in [None, Some(&not_top[..])] {

@@ -674,7 +674,16 @@ fn find_label_issues_ragged<'py>(
     }
     let np = py.import("numpy")?;
     let np_integer = np.getattr("integer")?;
-    let mut raw = Vec::new();
+    // Sized up front: growing by doubling would copy, and hold up to three times the labels.
+    let total: usize = label_items
+        .iter()
+        .map(|l| match (l.cast::<PyList>(), l.cast::<PyUntypedArray>()) {
+            (Ok(list), _) => list.len(),
+            (_, Ok(arr)) => arr.len(),
+            _ => 0,
+        })
+        .sum();
+    let mut raw = Vec::with_capacity(total);
     let mut lengths = Vec::with_capacity(label_items.len());
     let mut all_python_ints = true;
     let mut seen = IntCache::new();
@@ -731,6 +740,7 @@ fn find_label_issues_ragged<'py>(
     let offsets = Offsets::from_lengths(lengths);
     let at = Where::Sentences(&offsets);
     let ids = filter::class_ids_of(&raw, k, 0).map_err(|e| core_error(e, &at))?;
+    drop(raw);
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
     let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
     let whole = whole.as_ref().and_then(Run::block);

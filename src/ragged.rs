@@ -215,19 +215,21 @@ impl<'a> Probs<'a> {
     /// few ahead into cache: scattered rows get no help from the hardware's sequential
     /// prefetching, and one cache miss at a time would dominate.
     #[inline(always)]
-    pub fn for_each_listed_row<T: Float>(&self, rows: &[usize], mut f: impl FnMut(usize, &[T])) {
+    pub fn for_each_listed_row<T: Float>(&self, rows: &[u32], mut f: impl FnMut(usize, &[T])) {
         const AHEAD: usize = 8;
         let Some(&first) = rows.first() else {
             return;
         };
+        let first = first as usize;
         let mut buf = vec![T::ZERO; self.k];
         // Block cursors for the row read and the row fetched ahead; both only move forward.
         let (mut b, mut ahead) = (self.block_of(first), self.block_of(first));
         for (i, &r) in rows.iter().enumerate() {
             if let Some(&next) = rows.get(i + AHEAD) {
-                ahead = self.block_from(ahead, next);
-                self.prefetch_row::<T>(ahead, next);
+                ahead = self.block_from(ahead, next as usize);
+                self.prefetch_row::<T>(ahead, next as usize);
             }
+            let r = r as usize;
             b = self.block_from(b, r);
             let block = &self.blocks[b];
             let at = r - self.starts[b];
@@ -360,10 +362,10 @@ mod tests {
         .unwrap();
         let mut want = Vec::new();
         p.for_each_row::<f64>(|f, r| want.push((f, r.to_vec())));
-        for rows in [vec![], vec![0, 1, 2, 3, 4, 5], vec![1, 2, 5], vec![3]] {
+        for rows in [vec![], vec![0u32, 1, 2, 3, 4, 5], vec![1, 2, 5], vec![3]] {
             let mut got = Vec::new();
             p.for_each_listed_row::<f64>(&rows, |f, r| got.push((f, r.to_vec())));
-            let expect: Vec<_> = rows.iter().map(|&f| want[f].clone()).collect();
+            let expect: Vec<_> = rows.iter().map(|&f| want[f as usize].clone()).collect();
             assert_eq!(got, expect);
         }
     }

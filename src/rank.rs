@@ -53,9 +53,12 @@ impl Ord for Keyed {
 
 /// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
 ///
-/// Items collect in a buffer of at most `2n + 64`; when it fills, a linear-time selection keeps
+/// Items collect in a buffer of at most `2n + SPARE`; when it fills, a linear-time selection keeps
 /// the `n` best and their worst becomes a cut-off that later items must beat. Linear time
 /// overall, memory proportional to `n`.
+/// Room beyond `2n` before a selection: small, since noise-rate pickers come by the thousand.
+const SPARE: usize = 16;
+
 #[derive(Debug)]
 pub struct Smallest {
     n: usize,
@@ -118,8 +121,14 @@ impl Smallest {
         if self.n == 0 {
             return;
         }
+        if self.buf.capacity() == 0 {
+            // The whole buffer at once for small pickers: growth by doubling would overshoot
+            // it by up to half, times thousands of pickers.
+            self.buf
+                .reserve_exact(self.n.saturating_mul(2).saturating_add(SPARE).min(1 << 12));
+        }
         self.buf.push(item);
-        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(64) {
+        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(SPARE) {
             self.compact();
         }
     }
@@ -143,7 +152,7 @@ impl Smallest {
     pub fn absorb(&mut self, mut other: Smallest) {
         other.compact();
         self.buf.append(&mut other.buf);
-        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(64) {
+        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(SPARE) {
             self.compact();
         }
     }
