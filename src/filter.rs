@@ -308,8 +308,8 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
             if opts.filter_by != FilterBy::PruneByClass {
                 let both = opts.filter_by == FilterBy::Both;
                 // Tokens topped by their label have no negative margin: most pickers never
-                // need them, so only the others are read first.
-                // As u32 (half the memory of usize) when every position fits.
+                // need them, so only the others are read first. Listed as u32 (half the
+                // memory of usize) when every position fits.
                 let not_top = u32::try_from(n).is_ok().then(|| {
                     positions(&scan.flags, PREDICTED_NEQ_GIVEN, 0, &w, &ranges, |f| {
                         f as u32

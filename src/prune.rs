@@ -689,8 +689,9 @@ mod tests {
         let probs = Probs::from_view_f64(p.view()).unwrap();
         let counts = crate::thresholds::label_counts(&labels, 2);
         let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
-                                      // Tokens whose label is not their first maximum: the 80 strong ones, fewer than wanted,
-                                      // so a pass over them alone is run again over every token.
+
+        // Tokens whose label is not their first maximum: the 80 strong ones, fewer than wanted,
+        // so a pass over them alone is run again over every token.
         let not_top: Vec<u32> = (0..n)
             .filter(|&f| crate::joint::argmax(&[p[[f, 0]], p[[f, 1]]]) != labels[f] as usize)
             .map(|f| f as u32)

@@ -220,10 +220,10 @@ impl<'a> Probs<'a> {
         let Some(&first) = rows.first() else {
             return;
         };
-        let first = first as usize;
         let mut buf = vec![T::ZERO; self.k];
         // Block cursors for the row read and the row fetched ahead; both only move forward.
-        let (mut b, mut ahead) = (self.block_of(first), self.block_of(first));
+        let mut b = self.block_of(first as usize);
+        let mut ahead = b;
         for (i, &r) in rows.iter().enumerate() {
             if let Some(&next) = rows.get(i + AHEAD) {
                 ahead = self.block_from(ahead, next as usize);

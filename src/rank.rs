@@ -51,14 +51,15 @@ impl Ord for Keyed {
     }
 }
 
-/// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
-///
-/// Items collect in a buffer of at most `2n + SPARE`; when it fills, a linear-time selection keeps
-/// the `n` best and their worst becomes a cut-off that later items must beat. Linear time
-/// overall, memory proportional to `n`.
-/// Room beyond `2n` before a selection: small, since noise-rate pickers come by the thousand.
+/// Room beyond `2n` before a [`Smallest`] selects: small, since noise-rate pickers come by
+/// the thousand.
 const SPARE: usize = 16;
 
+/// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
+///
+/// Items collect in a buffer of at most `2n + SPARE`; when it fills, a linear-time selection
+/// keeps the `n` best and their worst becomes a cut-off that later items must beat. Linear time
+/// overall, memory proportional to `n`.
 #[derive(Debug)]
 pub struct Smallest {
     n: usize,

@@ -217,7 +217,8 @@ pub fn threshold_pieces<T: Float>(
             |f, row| {
                 vals[f - start] = row[labels[f] as usize];
                 if let Some(&l) = labels.get(f + AHEAD).filter(|_| sparse) {
-                    // The value 16 rows on, in a contiguous block (elsewhere a harmless hint).
+                    // The value AHEAD rows on, in a contiguous block (elsewhere a harmless
+                    // hint).
                     let at = AHEAD * row.len() + l as usize;
                     crate::simd::prefetch(row.as_ptr().wrapping_add(at));
                 }
