@@ -1,8 +1,32 @@
 //! Times the core on synthetic data: `cargo run --release --example core_timing -- N K threads`.
 
 use ndarray::Array2;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 use tokenclean::{find_label_issues, FilterBy, Options, Probs};
+
+/// Counts live heap bytes and their peak, for the per-call peak printed beside each timing.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(now, Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -85,6 +109,8 @@ fn main() {
         };
         let mut best = f64::MAX;
         let mut count = 0;
+        PEAK.store(LIVE.load(Relaxed), Relaxed);
+        let base = LIVE.load(Relaxed);
         for _ in 0..5 {
             let t = Instant::now();
             count = find_label_issues(&labels, &probs, &opts)
@@ -92,7 +118,11 @@ fn main() {
                 .len();
             best = best.min(t.elapsed().as_secs_f64());
         }
-        println!("{name:32} {:8.2} ms  {count} issues", best * 1e3);
+        let peak = (PEAK.load(Relaxed) - base) as f64 / n as f64;
+        println!(
+            "{name:32} {:8.2} ms  {count} issues  heap peak {peak:.1} B/token",
+            best * 1e3
+        );
     }
 }
 

@@ -240,14 +240,14 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
         return run_low_memory::<T>(labels, probs, opts, &w, &ranges);
     }
     let k = probs.num_classes();
-    // Given-class probabilities, kept from the thresholds pass when a later step scores by
-    // them alone: a dense read instead of a pass over the rows, or a random row per issue.
+    // Given-class probabilities, kept from the thresholds pass when a selection scores every
+    // token by them: a dense read instead of another pass over the rows. Ranking reads only
+    // the issues' rows, which costs less than keeping a value per token.
     let plain_self = opts.rank_by == Some(Method::SelfConfidence) && !opts.adjust_pred_probs;
-    let by_given = plain_self
-        || matches!(
-            opts.filter_by,
-            FilterBy::PruneByClass | FilterBy::Both | FilterBy::LowSelfConfidence
-        );
+    let by_given = matches!(
+        opts.filter_by,
+        FilterBy::PruneByClass | FilterBy::Both | FilterBy::LowSelfConfidence
+    );
     let (thresholds, counts, given) = if by_given {
         let (t, c, g) = confident_thresholds_given::<T>(labels, probs, &w, &ranges);
         (t, c, Some(g))
@@ -514,17 +514,25 @@ pub(crate) fn score_issues<T: Float>(
     offset: usize,
     w: &Workers,
 ) -> Vec<Keyed> {
-    let k = probs.num_classes();
     let chunks: Vec<&[usize]> = issues.chunks(parallel::CHUNK / 4).collect();
+    let ascending = issues.is_sorted();
     let parts = w.map(&chunks, |chunk| {
-        let mut buf = vec![T::ZERO; k];
-        chunk
-            .iter()
-            .map(|&f| {
-                let score = scorer.score(probs.row(f, &mut buf), labels[f] as usize);
-                Keyed::new(score, f + offset)
-            })
-            .collect::<Vec<Keyed>>()
+        let mut keyed = Vec::with_capacity(chunk.len());
+        let mut score = |f: usize, row: &[T]| {
+            keyed.push(Keyed::new(
+                scorer.score(row, labels[f] as usize),
+                f + offset,
+            ));
+        };
+        if ascending {
+            probs.for_each_listed_row::<T, _>(chunk, &mut score);
+        } else {
+            let mut buf = vec![T::ZERO; probs.num_classes()];
+            for &f in *chunk {
+                score(f, probs.row(f, &mut buf));
+            }
+        }
+        keyed
     });
     parts.concat()
 }

@@ -112,6 +112,18 @@ impl Workers {
             .collect()
     }
 
+    /// `ranges` (contiguous, in order) joined into at most one range per thread, for passes
+    /// whose per-range state is large.
+    pub fn per_thread(&self, ranges: &[Range<usize>]) -> Vec<Range<usize>> {
+        let parts = self.threads.min(ranges.len());
+        (0..parts)
+            .map(|i| {
+                let (lo, hi) = (i * ranges.len() / parts, (i + 1) * ranges.len() / parts);
+                ranges[lo].start..ranges[hi - 1].end
+            })
+            .collect()
+    }
+
     /// `f` over each item (usually a token range), results in item order.
     pub fn map<I: Sync, R: Send>(&self, items: &[I], f: impl Fn(&I) -> R + Sync + Send) -> Vec<R> {
         let f = |i: &I| {

@@ -286,6 +286,9 @@ pub fn rate_pickers<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Pickers {
+    // Every range holds a full set of pickers until the merge: one range per thread keeps
+    // that to one set per thread.
+    let ranges = &w.per_thread(ranges);
     let k = probs.num_classes();
     if k > 64 {
         let per_range = per_range::<T, _>(
@@ -301,7 +304,7 @@ pub fn rate_pickers<T: Float>(
             w,
             ranges,
         );
-        return merge_pickers(make(), per_range);
+        return merge_pickers(per_range).unwrap_or_else(make);
     }
     // A cut per picker, from a sample, that most keys fail: only keys at or below it are
     // candidates. Exact whenever at least n keys pass it in all; pickers short of that are
@@ -355,7 +358,10 @@ pub fn rate_pickers<T: Float>(
     merged
 }
 
-fn merge_pickers(mut merged: Pickers, per_range: Vec<Pickers>) -> Pickers {
+/// The ranges' pickers merged into the first range's (`None` without ranges).
+fn merge_pickers(per_range: Vec<Pickers>) -> Option<Pickers> {
+    let mut per_range = per_range.into_iter();
+    let mut merged = per_range.next()?;
     for pickers in per_range {
         for (m, p) in merged.iter_mut().zip(pickers) {
             for ((_, m), (_, p)) in m.iter_mut().zip(p) {
@@ -363,7 +369,7 @@ fn merge_pickers(mut merged: Pickers, per_range: Vec<Pickers>) -> Pickers {
             }
         }
     }
-    merged
+    Some(merged)
 }
 
 /// Tokens of the sample: runs of this many, spread evenly.
@@ -560,7 +566,7 @@ fn noise_rate_pass<T: Float>(
                 Some(rows) => {
                     let lo = rows.partition_point(|&r| (r as usize) < range.start);
                     let hi = rows.partition_point(|&r| (r as usize) < range.end);
-                    probs.for_each_listed_row::<T>(
+                    probs.for_each_listed_row::<T, _>(
                         &rows[lo..hi],
                         #[inline(always)]
                         |f, row| state.offer(labels[f] as usize, f, row),
@@ -575,8 +581,7 @@ fn noise_rate_pass<T: Float>(
             (pickers, passed)
         },
     );
-    let merged = make();
-    let mut passed = none_passed(&merged);
+    let mut passed = none_passed(&make());
     let mut each_range = Vec::with_capacity(per_range.len());
     for (pickers, seen) in per_range {
         each_range.push(pickers);
@@ -586,7 +591,7 @@ fn noise_rate_pass<T: Float>(
             }
         }
     }
-    (merge_pickers(merged, each_range), passed)
+    (merge_pickers(each_range).unwrap_or_else(make), passed)
 }
 
 /// Checks a user-supplied confident joint: K×K and finite.

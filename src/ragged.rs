@@ -40,6 +40,25 @@ impl Block<'_> {
     }
 }
 
+/// A token position as lists of rows store it (u32 halves the memory when positions fit).
+pub trait Position: Copy {
+    fn at(self) -> usize;
+}
+
+impl Position for u32 {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
+impl Position for usize {
+    #[inline(always)]
+    fn at(self) -> usize {
+        self
+    }
+}
+
 /// The whole dataset's probabilities: blocks laid end to end, token `f` in sentence-then-token
 /// order.
 #[derive(Clone, Debug)]
@@ -215,21 +234,25 @@ impl<'a> Probs<'a> {
     /// few ahead into cache: scattered rows get no help from the hardware's sequential
     /// prefetching, and one cache miss at a time would dominate.
     #[inline(always)]
-    pub fn for_each_listed_row<T: Float>(&self, rows: &[u32], mut f: impl FnMut(usize, &[T])) {
+    pub fn for_each_listed_row<T: Float, P: Position>(
+        &self,
+        rows: &[P],
+        mut f: impl FnMut(usize, &[T]),
+    ) {
         const AHEAD: usize = 8;
         let Some(&first) = rows.first() else {
             return;
         };
         let mut buf = vec![T::ZERO; self.k];
         // Block cursors for the row read and the row fetched ahead; both only move forward.
-        let mut b = self.block_of(first as usize);
+        let mut b = self.block_of(first.at());
         let mut ahead = b;
         for (i, &r) in rows.iter().enumerate() {
             if let Some(&next) = rows.get(i + AHEAD) {
-                ahead = self.block_from(ahead, next as usize);
-                self.prefetch_row::<T>(ahead, next as usize);
+                ahead = self.block_from(ahead, next.at());
+                self.prefetch_row::<T>(ahead, next.at());
             }
-            let r = r as usize;
+            let r = r.at();
             b = self.block_from(b, r);
             let block = &self.blocks[b];
             let at = r - self.starts[b];
@@ -364,7 +387,7 @@ mod tests {
         p.for_each_row::<f64>(|f, r| want.push((f, r.to_vec())));
         for rows in [vec![], vec![0u32, 1, 2, 3, 4, 5], vec![1, 2, 5], vec![3]] {
             let mut got = Vec::new();
-            p.for_each_listed_row::<f64>(&rows, |f, r| got.push((f, r.to_vec())));
+            p.for_each_listed_row::<f64, _>(&rows, |f, r| got.push((f, r.to_vec())));
             let expect: Vec<_> = rows.iter().map(|&f| want[f as usize].clone()).collect();
             assert_eq!(got, expect);
         }

@@ -57,7 +57,7 @@ const SPARE: usize = 16;
 
 /// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
 ///
-/// Items collect in a buffer of at most `2n + SPARE`; when it fills, a linear-time selection
+/// Items collect in a buffer (grown as needed) of at most `2n + SPARE`; when it fills, a linear-time selection
 /// keeps the `n` best and their worst becomes a cut-off that later items must beat. Linear time
 /// overall, memory proportional to `n`.
 #[derive(Debug)]
@@ -93,6 +93,9 @@ impl Smallest {
         }
     }
 
+    pub fn debug_cap(&self) -> usize {
+        self.buf.capacity()
+    }
     /// How many items it keeps.
     pub fn capacity(&self) -> usize {
         self.n
@@ -122,16 +125,28 @@ impl Smallest {
         if self.n == 0 {
             return;
         }
-        if self.buf.capacity() == 0 {
-            // The whole buffer at once for small pickers: growth by doubling would overshoot
-            // it by up to half, times thousands of pickers.
-            self.buf
-                .reserve_exact(self.n.saturating_mul(2).saturating_add(SPARE).min(1 << 12));
+        if self.buf.len() == self.buf.capacity() {
+            self.grow();
         }
         self.buf.push(item);
-        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(SPARE) {
+        if self.buf.len() >= self.full() {
             self.compact();
         }
+    }
+
+    /// Buffer length that triggers a selection.
+    #[inline]
+    fn full(&self) -> usize {
+        self.n.saturating_mul(2).saturating_add(SPARE)
+    }
+
+    /// Doubles the buffer, never past [`Smallest::full`]: a picker of one token range often
+    /// sees a small share of its `n`, so room for `2n` up front would be mostly idle (and
+    /// pickers come by the thousand, times the ranges).
+    #[cold]
+    fn grow(&mut self) {
+        let room = (2 * self.buf.capacity()).clamp(SPARE, self.full());
+        self.buf.reserve_exact(room - self.buf.len());
     }
 
     fn compact(&mut self) {
@@ -152,8 +167,9 @@ impl Smallest {
     /// bulk append and at most one linear-time selection, not a push per item.
     pub fn absorb(&mut self, mut other: Smallest) {
         other.compact();
+        self.buf.reserve_exact(other.buf.len());
         self.buf.append(&mut other.buf);
-        if self.buf.len() >= self.n.saturating_mul(2).saturating_add(SPARE) {
+        if self.buf.len() >= self.full() {
             self.compact();
         }
     }
