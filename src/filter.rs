@@ -147,6 +147,26 @@ pub fn class_ids_of(raw: &[i64], k: usize, offset: usize) -> Result<Vec<u32>> {
     }
 }
 
+/// Refuses the first class id at or above `k`. `wide`: the position and value of the first
+/// label that did not fit u32 (its id is `u32::MAX`), quoted if it is the one refused.
+pub fn check_class_ids(ids: &[u32], k: usize, wide: Option<(usize, i64)>) -> Result<()> {
+    if wide.is_none() && ids.iter().fold(true, |ok, &l| ok & ((l as usize) < k)) {
+        return Ok(());
+    }
+    let bad = ids
+        .iter()
+        .enumerate()
+        .find(|&(f, &l)| l as usize >= k || wide.is_some_and(|(w, _)| w == f));
+    match bad {
+        Some((f, &l)) => Err(Error::BadLabel {
+            row: f,
+            label: wide.filter(|&(w, _)| w == f).map_or(l as i64, |(_, v)| v),
+            num_classes: k,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Same number of labels and rows, at least one, every label a class index.
 pub fn check_labels(labels: &[u32], probs: &Probs) -> Result<()> {
     let k = probs.num_classes();
