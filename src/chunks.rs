@@ -500,7 +500,12 @@ fn issues_in<T: Float>(
 
 /// The dataset positions of the issues, ranked, from every chunk's [`chunk_issues`].
 pub fn combine_issues(keyed: Vec<Keyed>, threads: usize) -> Vec<usize> {
-    filter::ranked(&keyed, &Workers::new(threads))
+    let packed = keyed.iter().map(Keyed::packed).collect();
+    filter::ranked(
+        packed,
+        Vec::with_capacity(keyed.len()),
+        &Workers::new(threads),
+    )
 }
 
 #[cfg(test)]

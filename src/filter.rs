@@ -358,18 +358,18 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
     match (opts.rank_by, given) {
         (None, _) => Ok(issues),
         (Some(_), Some(given)) if plain_self => {
-            let keyed: Vec<Keyed> = issues
+            let packed: Vec<u128> = issues
                 .iter()
-                .map(|&f| Keyed::new(given[f].to_f64(), f))
+                .map(|&f| Keyed::new(given[f].to_f64(), f).packed())
                 .collect();
-            Ok(ranked(&keyed, &w))
+            Ok(ranked(packed, issues, &w))
         }
         (Some(method), _) => {
             let adjust = opts.adjust_pred_probs.then_some(&thresholds);
             Ok(rank_issues::<T>(
                 labels,
                 probs,
-                &issues,
+                issues,
                 &Scorer::new(method, adjust)?.sequential_row_sums(opts.sequential_row_sums),
                 &w,
             ))
@@ -510,19 +510,24 @@ fn lowest_given<T: Float>(
 fn rank_issues<T: Float>(
     labels: &[u32],
     probs: &Probs,
-    issues: &[usize],
+    issues: Vec<usize>,
     scorer: &Scorer,
     w: &Workers,
 ) -> Vec<usize> {
-    ranked(&score_issues::<T>(labels, probs, issues, scorer, 0, w), w)
+    let packed = scored::<T, _>(labels, probs, &issues, scorer, 0, w, 0, |score, f| {
+        Keyed::new(score, f).packed()
+    });
+    ranked(packed, issues, w)
 }
 
-/// The positions of `keyed` in (score, position) order.
-pub(crate) fn ranked(keyed: &[Keyed], w: &Workers) -> Vec<usize> {
+/// The positions in `packed` ([`Keyed::packed`]) in (score, position) order, written over
+/// `out`, whose buffer is reused: it is usually the issues just scored.
+pub(crate) fn ranked(mut packed: Vec<u128>, mut out: Vec<usize>, w: &Workers) -> Vec<usize> {
     // Sorting packed integers is faster than comparing (f64, usize) pairs.
-    let mut packed: Vec<u128> = keyed.iter().map(Keyed::packed).collect();
     w.sort(&mut packed);
-    packed.into_iter().map(|k| k as u64 as usize).collect()
+    out.clear();
+    out.extend(packed.iter().map(|&k| k as u64 as usize));
+    out
 }
 
 /// The score of every token in `issues` (positions in `labels`), keyed by position + `offset`.
@@ -534,27 +539,48 @@ pub(crate) fn score_issues<T: Float>(
     offset: usize,
     w: &Workers,
 ) -> Vec<Keyed> {
-    let chunks: Vec<&[usize]> = issues.chunks(parallel::CHUNK / 4).collect();
+    let blank = Keyed::new(0.0, 0);
+    scored::<T, _>(labels, probs, issues, scorer, offset, w, blank, Keyed::new)
+}
+
+/// `item(score, position + offset)` for every token in `issues`, in their order, written in
+/// place (no per-thread parts to join).
+#[allow(clippy::too_many_arguments)]
+fn scored<T: Float, K: Copy + Send + Sync>(
+    labels: &[u32],
+    probs: &Probs,
+    issues: &[usize],
+    scorer: &Scorer,
+    offset: usize,
+    w: &Workers,
+    blank: K,
+    item: impl Fn(f64, usize) -> K + Sync + Send,
+) -> Vec<K> {
+    let step = parallel::CHUNK / 4;
+    let parts: Vec<Range<usize>> = (0..issues.len())
+        .step_by(step)
+        .map(|a| a..(a + step).min(issues.len()))
+        .collect();
     let ascending = issues.is_sorted();
-    let parts = w.map(&chunks, |chunk| {
-        let mut keyed = Vec::with_capacity(chunk.len());
+    let mut out = vec![blank; issues.len()];
+    w.map_mut(&parts, &mut out, |part, slots| {
+        let chunk = &issues[part];
+        let mut next = slots.iter_mut();
         let mut score = |f: usize, row: &[T]| {
-            keyed.push(Keyed::new(
-                scorer.score(row, labels[f] as usize),
-                f + offset,
-            ));
+            if let Some(slot) = next.next() {
+                *slot = item(scorer.score(row, labels[f] as usize), f + offset);
+            }
         };
         if ascending {
             probs.for_each_listed_row::<T, _>(chunk, &mut score);
         } else {
             let mut buf = vec![T::ZERO; probs.num_classes()];
-            for &f in *chunk {
+            for &f in chunk {
                 score(f, probs.row(f, &mut buf));
             }
         }
-        keyed
     });
-    parts.concat()
+    out
 }
 
 /// cleanlab's `low_memory=True`: batched thresholds, a count of confidently mispredicted tokens,
