@@ -31,6 +31,9 @@ pub struct Joint {
     pub off_diagonal: Vec<usize>,
     pub off_diagonal_not_near: usize,
     pub label_counts: Vec<usize>,
+    /// Some token had a class at or above its threshold (cleanlab builds the matrix another
+    /// way when none has, which changes its memory layout).
+    pub any_confident: bool,
 }
 
 pub fn confident_joint(
@@ -65,6 +68,7 @@ pub fn confident_joint(
         )
     };
     let mut raw = scan.joint;
+    let any_confident = raw.iter().any(|&c| c != 0);
     joint::clip_diagonal(&mut raw, k);
     let off_diagonal: Vec<usize> = (0..labels.len())
         .filter(|&f| scan.flags[f] & OFF_DIAGONAL != 0)
@@ -78,6 +82,7 @@ pub fn confident_joint(
         off_diagonal,
         off_diagonal_not_near,
         label_counts,
+        any_confident,
     })
 }
 

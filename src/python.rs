@@ -995,6 +995,7 @@ fn confident_joint<'py>(
     Bound<'py, PyArray1<i64>>,
     usize,
     Bound<'py, PyArray1<i64>>,
+    bool,
 )> {
     let (ids, b) = flat_input(labels, pred_probs)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
@@ -1014,6 +1015,7 @@ fn confident_joint<'py>(
         off.into_pyarray(py),
         j.off_diagonal_not_near,
         counts.into_pyarray(py),
+        j.any_confident,
     ))
 }
 

@@ -104,6 +104,20 @@ def test_confident_joint_matches(
         assert matrix.flags.f_contiguous == expected.flags.f_contiguous
 
 
+def test_confident_joint_without_confident_tokens_is_row_major(cl: SimpleNamespace) -> None:
+    # No token reaches a threshold: cleanlab starts from a row-major zero matrix there, not
+    # from a transpose, and the layout decides a later calibration's sum order.
+    labels = np.array([11, 9])
+    probs = np.zeros((2, 17), dtype=np.float32)
+    probs[0, 4] = 1.0
+    probs[1, [2, 6, 10, 12, 14]] = [0.1, 0.4, 0.1, 0.2, 0.1]
+    ours = count.compute_confident_joint(labels, probs, calibrate=False)
+    theirs = cl.count.compute_confident_joint(labels, probs, calibrate=False)
+    assert_identical(ours, theirs)
+    assert ours.flags.c_contiguous and not ours.flags.f_contiguous
+    assert theirs.flags.c_contiguous
+
+
 @given(DATA, st.sampled_from(["float32", "float64", "list", "int", "column"]), st.integers(0, 9))
 def test_confident_joint_with_thresholds_matches(
     cl: SimpleNamespace, data: Any, kind: str, seed: int

@@ -64,7 +64,7 @@ def confident_joint(
     thresholds_wide: bool = True,
     *,
     n_jobs: int | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.int64]]: ...
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.int64], bool]: ...
 def calibrate_confident_joint(
     confident_joint: npt.NDArray[np.float64],
     label_counts: npt.NDArray[np.int64],

@@ -110,18 +110,23 @@ def _confident_joint(
 ) -> tuple[IntMatrix, npt.NDArray[np.int64]]:
     """The (optionally calibrated) confident joint and the off-diagonal example indices."""
     if thresholds is None:
-        joint, off_diagonal, _, label_counts = _core.confident_joint(ids, probs)
+        joint, off_diagonal, _, label_counts, any_confident = _core.confident_joint(ids, probs)
     else:
         values, wide = _threshold_vector(thresholds, probs.shape[1])
-        joint, off_diagonal, _, label_counts = _core.confident_joint(ids, probs, values, wide)
+        joint, off_diagonal, _, label_counts, any_confident = _core.confident_joint(
+            ids, probs, values, wide
+        )
     if calibrate:
         # cleanlab calibrates a transposed, hence column-major, matrix here.
         calibrated: IntMatrix = _core.calibrate_confident_joint(
             joint.astype(np.float64), label_counts, column_major=True
         )
         return calibrated, off_diagonal
-    # Same values and the same column-major memory layout as cleanlab's matrix, so that a later
-    # calibration of it sums in the same order.
+    # Same values and the same memory layout as cleanlab's matrix, so that a later calibration
+    # of it sums in the same order: column-major (a transpose), except when no token is
+    # confident, where cleanlab starts from a row-major matrix of zeros.
+    if not any_confident:
+        return joint, off_diagonal
     return np.asfortranarray(joint), off_diagonal
 
 
@@ -408,7 +413,7 @@ def num_label_issues(
     _require_two_classes(ids)
 
     if estimation_method == "off_diagonal":
-        _, _, surviving, _ = _core.confident_joint(ids, probs)
+        _, _, surviving, _, _ = _core.confident_joint(ids, probs)
         return cast(np.int64, np.int64(surviving))
     if estimation_method == "off_diagonal_calibrated":
         matrix, _ = _confident_joint(ids, probs, None, calibrate=True)
