@@ -667,6 +667,23 @@ mod tests {
     }
 
     #[test]
+    fn checked_ids_refuse_the_first_bad_label_with_its_own_value() {
+        let bad = |ids: &[u32], wide| match check_class_ids(ids, 7, wide) {
+            Err(Error::BadLabel { row, label, .. }) => Some((row, label)),
+            _ => None,
+        };
+        let mut ids: Vec<u32> = (0..1000).map(|i| i % 7).collect();
+        assert!(check_class_ids(&ids, 7, None).is_ok());
+        ids[600] = u32::MAX; // stands for a label that did not fit u32
+        assert_eq!(bad(&ids, Some((600, -5))), Some((600, -5)));
+        ids[300] = 7;
+        assert_eq!(bad(&ids, Some((600, -5))), Some((300, 7)));
+        // Ids too large for K on a 64-bit machine but valid u32 values keep their value.
+        ids[300] = u32::MAX - 1;
+        assert_eq!(bad(&ids, None), Some((300, (u32::MAX - 1) as i64)));
+    }
+
+    #[test]
     fn collect_finds_exactly_the_selected_tokens_without_dropped_bits() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let flags: Vec<u8> = (0..100_003)

@@ -200,6 +200,20 @@ mod tests {
     }
 
     #[test]
+    fn per_thread_joins_neighbouring_ranges() {
+        for threads in [1, 2, 3, 8] {
+            let w = Workers::new(threads);
+            let r = w.ranges(1_000_003);
+            let joined = w.per_thread(&r);
+            assert_eq!(joined.len(), threads.min(r.len()));
+            assert_eq!(joined.first().map(|r| r.start), Some(0));
+            assert_eq!(joined.last().map(|r| r.end), Some(1_000_003));
+            assert!(joined.windows(2).all(|p| p[0].end == p[1].start));
+        }
+        assert!(Workers::new(2).per_thread(&[]).is_empty());
+    }
+
+    #[test]
     fn map_keeps_range_order() {
         let w = Workers::new(3);
         let r = w.ranges(200_000);

@@ -294,6 +294,20 @@ def test_label_out_of_range(value: Any, match: str) -> None:
         find_list(_labels_with(value), _dataset()[1])
 
 
+@pytest.mark.parametrize("first", ["wide", "narrow"])
+def test_the_first_bad_label_is_named_whatever_its_size(first: str) -> None:
+    # A label that does not fit 32 bits is held apart from the others until K is known.
+    wide, narrow = -(2**40), K
+    labels = _labels_with(wide if first == "wide" else narrow)
+    labels[3][2] = narrow if first == "wide" else wide
+    value = wide if first == "wide" else narrow
+    with pytest.raises(ValueError, match=rf"label {value} at {WHERE}"):
+        find_list(labels, _dataset()[1])
+    arrays = [np.array(x, dtype=np.int64) for x in labels]
+    with pytest.raises(ValueError, match=rf"label {value} at {WHERE}"):
+        find_list(arrays, _dataset()[1])
+
+
 @pytest.mark.parametrize("value", [2**63, 2**70, -(2**63) - 1])
 def test_python_int_label_beyond_int64(value: int) -> None:
     with pytest.raises(ValueError, match=rf"labels\[{S}\]\[{T}\]"):
