@@ -1,4 +1,5 @@
-//! Times the core on synthetic data: `cargo run --release --example core_timing -- N K threads`.
+//! Times the core on synthetic data, with the heap's peak per token above the input:
+//! `cargo run --release --example core_timing -- N K threads`.
 
 use ndarray::Array2;
 use std::alloc::{GlobalAlloc, Layout, System};
