@@ -57,9 +57,9 @@ const SPARE: usize = 16;
 
 /// The `n` smallest items pushed, by (key, position): the first `n` of a stable ascending sort.
 ///
-/// Items collect in a buffer (grown as needed) of at most `2n + SPARE`; when it fills, a linear-time selection
-/// keeps the `n` best and their worst becomes a cut-off that later items must beat. Linear time
-/// overall, memory proportional to `n`.
+/// Items collect in a buffer, grown as needed up to `2n + SPARE`; when it fills, a linear-time
+/// selection keeps the `n` best and their worst becomes a cut-off that later items must beat.
+/// Linear time overall, memory proportional to `n`.
 #[derive(Debug)]
 pub struct Smallest {
     n: usize,
@@ -93,9 +93,6 @@ impl Smallest {
         }
     }
 
-    pub fn debug_cap(&self) -> usize {
-        self.buf.capacity()
-    }
     /// How many items it keeps.
     pub fn capacity(&self) -> usize {
         self.n
