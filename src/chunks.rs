@@ -493,7 +493,17 @@ fn issues_in<T: Float>(
         Some(method) => {
             let adjust = opts.adjust_pred_probs.then_some(thresholds);
             let scorer = Scorer::new(method, adjust)?;
-            filter::score_issues::<T>(labels, probs, &issues, &scorer, offset, &w)
+            let blank = Keyed::new(0.0, 0);
+            filter::score_issues::<T, _>(
+                labels,
+                probs,
+                &issues,
+                &scorer,
+                offset,
+                &w,
+                blank,
+                Keyed::new,
+            )
         }
     })
 }

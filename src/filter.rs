@@ -514,7 +514,7 @@ fn rank_issues<T: Float>(
     scorer: &Scorer,
     w: &Workers,
 ) -> Vec<usize> {
-    let packed = scored::<T, _>(labels, probs, &issues, scorer, 0, w, 0, |score, f| {
+    let packed = score_issues::<T, _>(labels, probs, &issues, scorer, 0, w, 0, |score, f| {
         Keyed::new(score, f).packed()
     });
     ranked(packed, issues, w)
@@ -530,23 +530,10 @@ pub(crate) fn ranked(mut packed: Vec<u128>, mut out: Vec<usize>, w: &Workers) ->
     out
 }
 
-/// The score of every token in `issues` (positions in `labels`), keyed by position + `offset`.
-pub(crate) fn score_issues<T: Float>(
-    labels: &[u32],
-    probs: &Probs,
-    issues: &[usize],
-    scorer: &Scorer,
-    offset: usize,
-    w: &Workers,
-) -> Vec<Keyed> {
-    let blank = Keyed::new(0.0, 0);
-    scored::<T, _>(labels, probs, issues, scorer, offset, w, blank, Keyed::new)
-}
-
-/// `item(score, position + offset)` for every token in `issues`, in their order, written in
-/// place (no per-thread parts to join).
+/// `item(score, position + offset)` for every token in `issues` (positions in `labels`), in
+/// their order, written in place (no per-thread parts to join); `blank` fills the buffer first.
 #[allow(clippy::too_many_arguments)]
-fn scored<T: Float, K: Copy + Send + Sync>(
+pub(crate) fn score_issues<T: Float, K: Copy + Send + Sync>(
     labels: &[u32],
     probs: &Probs,
     issues: &[usize],
