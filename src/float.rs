@@ -31,10 +31,18 @@ pub trait Float:
     fn contiguous<'b>(block: &'b Block<'_>) -> Option<&'b [Self]>;
     /// Row `i` of `block` in this type: borrowed when the layout allows, else copied into `buf`.
     fn read_row<'b>(block: &'b Block<'_>, i: usize, buf: &'b mut [Self]) -> &'b [Self];
+    /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum and the index of its first
+    /// occurrence (as `np.argmax`); a non-empty row of finite values, at most 64 classes.
+    fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize);
+    /// Bit `j` set where `pc - row[j] <= limits[j]`, at most 64 classes.
+    fn margin_mask(row: &[Self], pc: Self, limits: &[Self]) -> u64;
+    /// The smallest value of this type at or above `x` (`v >= x` iff `v >= up(x)` for every
+    /// value `v` of this type).
+    fn at_or_above(x: f64) -> Self;
 }
 
 macro_rules! impl_float {
-    ($t:ty, $is64:expr, $same:ident, $other:ident) => {
+    ($t:ty, $is64:expr, $same:ident, $other:ident, $ge:ident, $margin:ident) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const NEG_ZERO: Self = -0.0;
@@ -53,6 +61,29 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln(self) -> Self {
                 <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize) {
+                crate::simd::$ge(row, cuts)
+            }
+            #[inline(always)]
+            fn margin_mask(row: &[Self], pc: Self, limits: &[Self]) -> u64 {
+                crate::simd::$margin(row, pc, limits)
+            }
+            fn at_or_above(x: f64) -> Self {
+                let v = x as $t;
+                if (v as f64) < x {
+                    // The next value up (`next_up` needs a newer Rust than the MSRV).
+                    if v == 0.0 {
+                        <$t>::from_bits(1)
+                    } else if v > 0.0 {
+                        <$t>::from_bits(v.to_bits() + 1)
+                    } else {
+                        <$t>::from_bits(v.to_bits() - 1)
+                    }
+                } else {
+                    v
+                }
             }
             #[inline]
             fn contiguous<'b>(block: &'b Block<'_>) -> Option<&'b [Self]> {
@@ -88,8 +119,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, false, F32, F64);
-impl_float!(f64, true, F64, F32);
+impl_float!(f32, false, F32, F64, ge_mask_argmax_f32, margin_mask_f32);
+impl_float!(f64, true, F64, F32, ge_mask_argmax_f64, margin_mask_f64);
 
 pub use crate::pairwise::pairwise_sum;
 

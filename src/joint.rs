@@ -3,7 +3,6 @@
 
 use crate::error::{Error, Result};
 use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
-use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::thresholds::{check_row, Outside, Thresholds, SLACK};
@@ -61,19 +60,20 @@ pub fn scan<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Result<Scan> {
-    if !T::IS_F64 && !thresholds.wide {
-        // float32 thresholds: compare in float32, as numpy does.
-        let cuts: Vec<f32> = thresholds.cuts().iter().map(|&c| c as f32).collect();
-        scan_against::<T, f32>(labels, probs, &cuts, w, ranges)
-    } else {
-        scan_against::<T, f64>(labels, probs, &thresholds.cuts(), w, ranges)
-    }
+    // numpy compares float32 values with float64 cuts in float64 when the thresholds are wide;
+    // the smallest float32 at or above each cut gives the same answers in float32.
+    let cuts: Vec<T> = thresholds
+        .cuts()
+        .iter()
+        .map(|&c| T::at_or_above(c))
+        .collect();
+    scan_against::<T>(labels, probs, &cuts, w, ranges)
 }
 
-fn scan_against<T: Float, C: Float>(
+fn scan_against<T: Float>(
     labels: &[u32],
     probs: &Probs,
-    cuts: &[C],
+    cuts: &[T],
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Result<Scan> {
@@ -138,9 +138,7 @@ fn scan_against<T: Float, C: Float>(
                         // Confident classes as a bit mask and the first maximum, in one sweep.
                         // Branch-free: which tokens are confident or off the diagonal is data, not
                         // pattern. Values are finite (checked above).
-                        let (mask, best, top) = lanes::mask_and_argmax(row, cuts, |v, cut| {
-                            C::from_f64(v.to_f64()) >= cut
-                        });
+                        let (mask, best, top) = T::ge_mask_argmax(row, cuts);
                         let pl = row[label];
                         let label_top = top == label;
                         let guess = if mask & mask.wrapping_sub(1) != 0 {
@@ -194,13 +192,13 @@ struct Token {
 
 /// [`Token`] of a row of more than 64 classes (fewer go through the bit-mask path).
 #[inline(always)]
-fn inspect<T: Float, C: Float>(row: &[T], label: usize, cuts: &[C]) -> Token {
+fn inspect<T: Float>(row: &[T], label: usize, cuts: &[T]) -> Token {
     let mut confident = 0u32;
     let mut first_confident = usize::MAX;
     let mut top = 0usize;
     let mut best = row[0];
     for (j, (&v, &cut)) in row.iter().zip(cuts).enumerate() {
-        let c = C::from_f64(v.to_f64()) >= cut;
+        let c = v >= cut;
         confident += c as u32;
         if c && first_confident == usize::MAX {
             first_confident = j;

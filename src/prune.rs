@@ -3,7 +3,6 @@
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
-use crate::lanes;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;
@@ -509,7 +508,7 @@ impl<T: Float> PassState<'_, T> {
         let k = row.len();
         let pc = row[c];
         let lim = &self.limits[c * k..c * k + k];
-        let mut mask = lanes::mask(row, lim, |v, l| pc - v <= l);
+        let mut mask = T::margin_mask(row, pc, lim);
         while mask != 0 {
             let j = mask.trailing_zeros() as usize;
             mask &= mask - 1;

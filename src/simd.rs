@@ -54,3 +54,195 @@ pub fn avx2_enabled() -> bool {
 fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// Row kernels for [`crate::float::Float`]: AVX2 registers where the CPU has them, else the
+/// portable [`crate::lanes`]. Rows are finite and hold at most 64 classes.
+macro_rules! row_kernels {
+    ($t:ty, $lanes:expr, $ge:ident, $margin:ident) => {
+        /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum and the index of its first
+        /// occurrence (as `np.argmax`).
+        #[inline(always)]
+        pub fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let n = row.len();
+                if ($lanes..=64).contains(&n) && cuts.len() >= n && avx2_enabled() {
+                    #[allow(unsafe_code)]
+                    // SAFETY: AVX2 is there and the lengths are as `x86` requires.
+                    return unsafe { x86::$ge(row, cuts) };
+                }
+            }
+            crate::lanes::mask_and_argmax(row, cuts, |v, c| v >= c)
+        }
+
+        /// Bit `j` set where `pc - row[j] <= limits[j]`.
+        #[inline(always)]
+        pub fn $margin(row: &[$t], pc: $t, limits: &[$t]) -> u64 {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let n = row.len();
+                if ($lanes..=64).contains(&n) && limits.len() >= n && avx2_enabled() {
+                    #[allow(unsafe_code)]
+                    // SAFETY: AVX2 is there and the lengths are as `x86` requires.
+                    return unsafe { x86::$margin(row, pc, limits) };
+                }
+            }
+            crate::lanes::mask(row, limits, |v, l| pc - v <= l)
+        }
+    };
+}
+
+row_kernels!(f32, 8, ge_mask_argmax_f32, margin_mask_f32);
+row_kernels!(f64, 4, ge_mask_argmax_f64, margin_mask_f64);
+
+/// AVX2 row kernels. Every function needs AVX2, `LANES <= row.len() <= 64` and the other
+/// slice at least as long as the row. Rows are read a register at a time, the last register
+/// moved back to end with the row: a value seen twice gives the same bit and the same maximum.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    /// Starts of the registers covering `0..n`, the last one ending at `n`.
+    #[inline(always)]
+    fn next_start(s: usize, lanes: usize, n: usize) -> Option<usize> {
+        (s + lanes < n).then(|| (s + lanes).min(n - lanes))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn ge_mask_argmax_f32(row: &[f32], cuts: &[f32]) -> (u64, f32, usize) {
+        let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
+        let mut m = 0u64;
+        let mut top = _mm256_loadu_ps(r);
+        let mut s = Some(0);
+        while let Some(at) = s {
+            let v = _mm256_loadu_ps(r.add(at));
+            let ge = _mm256_cmp_ps::<_CMP_GE_OQ>(v, _mm256_loadu_ps(c.add(at)));
+            m |= (_mm256_movemask_ps(ge) as u32 as u64) << at;
+            top = _mm256_max_ps(top, v);
+            s = next_start(at, 8, n);
+        }
+        let h = _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps::<1>(top));
+        let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        let h = _mm_max_ss(h, _mm_shuffle_ps::<1>(h, h));
+        let best = _mm_cvtss_f32(h);
+        let b = _mm256_set1_ps(best);
+        // The first register holding the maximum holds its first occurrence.
+        let mut at = 0;
+        loop {
+            let eq = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(r.add(at)), b));
+            if eq != 0 || at + 8 >= n {
+                return (m, best, at + eq.trailing_zeros().min(7) as usize);
+            }
+            at = (at + 8).min(n - 8);
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn ge_mask_argmax_f64(row: &[f64], cuts: &[f64]) -> (u64, f64, usize) {
+        let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
+        let mut m = 0u64;
+        let mut top = _mm256_loadu_pd(r);
+        let mut s = Some(0);
+        while let Some(at) = s {
+            let v = _mm256_loadu_pd(r.add(at));
+            let ge = _mm256_cmp_pd::<_CMP_GE_OQ>(v, _mm256_loadu_pd(c.add(at)));
+            m |= (_mm256_movemask_pd(ge) as u32 as u64) << at;
+            top = _mm256_max_pd(top, v);
+            s = next_start(at, 4, n);
+        }
+        let h = _mm_max_pd(_mm256_castpd256_pd128(top), _mm256_extractf128_pd::<1>(top));
+        let h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
+        let best = _mm_cvtsd_f64(h);
+        let b = _mm256_set1_pd(best);
+        let mut at = 0;
+        loop {
+            let eq = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(_mm256_loadu_pd(r.add(at)), b));
+            if eq != 0 || at + 4 >= n {
+                return (m, best, at + eq.trailing_zeros().min(3) as usize);
+            }
+            at = (at + 4).min(n - 4);
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn margin_mask_f32(row: &[f32], pc: f32, limits: &[f32]) -> u64 {
+        let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
+        let p = _mm256_set1_ps(pc);
+        let mut m = 0u64;
+        let mut s = Some(0);
+        while let Some(at) = s {
+            let d = _mm256_sub_ps(p, _mm256_loadu_ps(r.add(at)));
+            let le = _mm256_cmp_ps::<_CMP_LE_OQ>(d, _mm256_loadu_ps(l.add(at)));
+            m |= (_mm256_movemask_ps(le) as u32 as u64) << at;
+            s = next_start(at, 8, n);
+        }
+        m
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn margin_mask_f64(row: &[f64], pc: f64, limits: &[f64]) -> u64 {
+        let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
+        let p = _mm256_set1_pd(pc);
+        let mut m = 0u64;
+        let mut s = Some(0);
+        while let Some(at) = s {
+            let d = _mm256_sub_pd(p, _mm256_loadu_pd(r.add(at)));
+            let le = _mm256_cmp_pd::<_CMP_LE_OQ>(d, _mm256_loadu_pd(l.add(at)));
+            m |= (_mm256_movemask_pd(le) as u32 as u64) << at;
+            s = next_start(at, 4, n);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lanes;
+
+    /// Rows with ties, the maximum anywhere (last lane included) and every length to 64.
+    #[test]
+    fn wide_kernels_match_the_portable_ones() {
+        for k in 1..=64usize {
+            for shift in 0..k {
+                let row: Vec<f64> = (0..k)
+                    .map(|j| ((j + shift) * 7 % 11) as f64 / 16.0)
+                    .collect();
+                let cut: Vec<f64> = (0..k).map(|j| ((j * 5 + 1) % 9) as f64 / 16.0).collect();
+                let pc = row[shift % k];
+                let want = lanes::mask_and_argmax(&row, &cut, |a, b| a >= b);
+                assert_eq!(ge_mask_argmax_f64(&row, &cut), want, "k={k} shift={shift}");
+                let margins = lanes::mask(&row, &cut, |v, l| pc - v <= l);
+                assert_eq!(margin_mask_f64(&row, pc, &cut), margins);
+                let row32: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+                let cut32: Vec<f32> = cut.iter().map(|&v| v as f32).collect();
+                let want32 = lanes::mask_and_argmax(&row32, &cut32, |a, b| a >= b);
+                assert_eq!(ge_mask_argmax_f32(&row32, &cut32), want32);
+                assert_eq!((want32.0, want32.2), (want.0, want.2));
+                assert_eq!(margin_mask_f32(&row32, pc as f32, &cut32), margins);
+            }
+        }
+    }
+
+    #[test]
+    fn float32_cuts_at_or_above_compare_like_float64() {
+        use crate::float::Float;
+        for cut in [
+            0.1f64,
+            0.7 - 1e-6,
+            2.0 - 1e-6,
+            1.0,
+            2e-6 - 1e-6,
+            0.0,
+            -0.3,
+            1e-45,
+        ] {
+            let up = f32::at_or_above(cut);
+            let b = up.to_bits();
+            for v in [b - 1, b, b + 1].map(f32::from_bits) {
+                assert_eq!(v >= up, v as f64 >= cut, "cut {cut} value {v}");
+            }
+        }
+    }
+}
