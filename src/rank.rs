@@ -30,6 +30,18 @@ impl Keyed {
         let ord = (b ^ ((((b >> 63) as u64) >> 1) as i64)) as u64 ^ (1 << 63);
         ((ord as u128) << 64) | self.pos as u128
     }
+
+    /// The `Keyed` that [`Keyed::packed`] gave `p`.
+    #[inline]
+    pub fn unpacked(p: u128) -> Self {
+        // The flip of the low 63 bits depends only on the sign, which the packing keeps.
+        let x = ((p >> 64) as u64 ^ (1 << 63)) as i64;
+        let b = x ^ ((((x >> 63) as u64) >> 1) as i64);
+        Keyed {
+            key: f64::from_bits(b as u64),
+            pos: p as u64 as usize,
+        }
+    }
 }
 
 impl PartialEq for Keyed {
@@ -59,12 +71,13 @@ const SPARE: usize = 16;
 ///
 /// Items collect in a buffer, grown as needed up to `2n + SPARE`; when it fills, a linear-time
 /// selection keeps the `n` best and their worst becomes a cut-off that later items must beat.
-/// Linear time overall, memory proportional to `n`.
+/// Linear time overall, memory proportional to `n`. Items are kept packed
+/// ([`Keyed::packed`]): the selections then compare plain integers.
 #[derive(Debug)]
 pub struct Smallest {
     n: usize,
-    buf: Vec<Keyed>,
-    cutoff: Option<Keyed>,
+    buf: Vec<u128>,
+    cutoff: Option<u128>,
     /// The cut-off's key (+inf until there is one): keys above it are rejected at once.
     limit: f64,
 }
@@ -84,7 +97,7 @@ impl Smallest {
         Smallest {
             n,
             buf: Vec::new(),
-            cutoff: Some(bound),
+            cutoff: Some(bound.packed()),
             limit: if bound.key.is_nan() {
                 f64::INFINITY
             } else {
@@ -114,12 +127,8 @@ impl Smallest {
 
     #[inline]
     pub fn push(&mut self, item: Keyed) {
-        if let Some(c) = &self.cutoff {
-            if item >= *c {
-                return;
-            }
-        }
-        if self.n == 0 {
+        let item = item.packed();
+        if self.cutoff.is_some_and(|c| item >= c) || self.n == 0 {
             return;
         }
         if self.buf.len() == self.buf.capacity() {
@@ -150,13 +159,12 @@ impl Smallest {
         if self.n == 0 {
             self.buf.clear();
         } else if self.buf.len() > self.n {
-            self.buf.select_nth_unstable(self.n - 1);
+            let (_, &mut nth, _) = self.buf.select_nth_unstable(self.n - 1);
             self.buf.truncate(self.n);
-            self.cutoff = self.buf.iter().max().copied();
-            if let Some(c) = self.cutoff {
-                // A NaN cut-off (NaN sorts last) rejects nothing by key alone.
-                self.limit = if c.key.is_nan() { f64::INFINITY } else { c.key };
-            }
+            self.cutoff = Some(nth);
+            let key = Keyed::unpacked(nth).key;
+            // A NaN cut-off (NaN sorts last) rejects nothing by key alone.
+            self.limit = if key.is_nan() { f64::INFINITY } else { key };
         }
     }
 
@@ -176,21 +184,21 @@ impl Smallest {
     pub fn nth_key(&mut self) -> Option<f64> {
         self.compact();
         (self.n > 0 && self.buf.len() >= self.n)
-            .then(|| self.buf.iter().max().map(|item| item.key))
+            .then(|| self.buf.iter().max().map(|&p| Keyed::unpacked(p).key))
             .flatten()
     }
 
     /// Positions of the kept items, in no particular order.
     pub fn positions(mut self) -> impl Iterator<Item = usize> {
         self.compact();
-        self.buf.into_iter().map(|k| k.pos)
+        self.buf.into_iter().map(|p| p as u64 as usize)
     }
 
     /// The kept items in ascending (key, position) order.
     pub fn into_sorted(mut self) -> Vec<Keyed> {
         self.compact();
         self.buf.sort_unstable();
-        self.buf
+        self.buf.into_iter().map(Keyed::unpacked).collect()
     }
 }
 
@@ -273,8 +281,10 @@ mod tests {
         let mut b: Vec<u128> = a.iter().map(Keyed::packed).collect();
         a.sort();
         b.sort_unstable();
-        let b: Vec<usize> = b.iter().map(|&x| x as u64 as usize).collect();
-        assert_eq!(a.iter().map(|k| k.pos).collect::<Vec<_>>(), b);
+        for (k, &p) in a.iter().zip(&b) {
+            let back = Keyed::unpacked(p);
+            assert_eq!((back.key.to_bits(), back.pos), (k.key.to_bits(), k.pos));
+        }
     }
 
     #[test]
