@@ -84,16 +84,21 @@ fn scan_against<T: Float>(
         &mut flags,
         #[inline(always)]
         |range, out| -> Result<(Vec<i64>, Outside)> {
-            let mut joint = vec![0i64; 2 * (k * k + 1)];
+            let mut joint = vec![0i64; COPIES * (k * k + 1)];
             let mut outside = None;
             let base = range.start;
             let slack = T::from_f64(SLACK);
             // Slices small enough to stay in cache from the check to the scan.
             let slice = ((1usize << 15) / k).max(64);
+            // Each row's joint cell, counted after its slice: an increment inside the row loop
+            // waits on a cell address that the row kernel computes late, and the loads of the
+            // next rows' cells, issued early, keep having to be replayed.
+            let mut cells = vec![0u16; slice];
             let mut start = range.start;
             while start < range.end {
                 let sub = start..(start + slice).min(range.end);
                 start = sub.end;
+                let cells = &mut cells[..sub.len()];
                 // Values are checked in one flat sweep; rows are looked at closely only if it fails.
                 if !probs.all_in_unit_interval::<T>(sub.clone()) {
                     probs.try_for_each_row_in::<T, Error>(
@@ -107,6 +112,7 @@ fn scan_against<T: Float>(
                         },
                     )?;
                 }
+                let first = sub.start;
                 probs.for_each_row_in::<T>(
                     sub,
                     #[inline(always)]
@@ -148,11 +154,10 @@ fn scan_against<T: Float>(
                         };
                         let confident = mask != 0;
                         // Branch-free: tokens with no confident class count in a spare slot past the
-                        // matrix; odd and even tokens count in separate copies, so that increments of
-                        // one counter do not wait on each other.
+                        // matrix.
                         let cell = (label * k + guess) * confident as usize
                             + k * k * (!confident) as usize;
-                        joint[cell + (f & 1) * (k * k + 1)] += 1;
+                        cells[f - first] = cell as u16;
                         flag |= (confident & (guess != label)) as u8 * OFF_DIAGONAL;
                         flag |= (!label_top) as u8 * PREDICTED_NEQ_GIVEN;
                         // Does the label win the argmax once 1e-6 is added to it?
@@ -162,6 +167,14 @@ fn scan_against<T: Float>(
                         out[f - base] = flag;
                     },
                 );
+                if k <= 64 {
+                    // Neighbouring tokens count in separate copies, so that increments of one
+                    // counter do not wait on each other.
+                    let stride = k * k + 1;
+                    for (i, &c) in cells.iter().enumerate() {
+                        joint[c as usize + (i % COPIES) * stride] += 1;
+                    }
+                }
             }
             Ok((joint, outside))
         },
@@ -171,8 +184,10 @@ fn scan_against<T: Float>(
     for part in parts {
         let (part, outside) = part?;
         outside_unit = outside_unit.or(outside);
-        for (a, (b, c)) in joint.iter_mut().zip(part.iter().zip(&part[k * k + 1..])) {
-            *a += b + c;
+        for copy in part.chunks_exact(k * k + 1) {
+            for (a, b) in joint.iter_mut().zip(copy) {
+                *a += b;
+            }
         }
     }
     Ok(Scan {
@@ -181,6 +196,9 @@ fn scan_against<T: Float>(
         outside_unit,
     })
 }
+
+/// Copies of the joint counts in the scan (see there).
+const COPIES: usize = 4;
 
 /// Everything the scan needs from one row.
 struct Token {
