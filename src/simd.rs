@@ -109,91 +109,93 @@ mod x86 {
         (s + lanes < n).then(|| (s + lanes).min(n - lanes))
     }
 
+    /// The largest of eight float32 lanes.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn ge_mask_argmax_f32(row: &[f32], cuts: &[f32]) -> (u64, f32, usize) {
-        let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
-        let mut m = 0u64;
-        let mut top = _mm256_loadu_ps(r);
-        let mut s = Some(0);
-        while let Some(at) = s {
-            let v = _mm256_loadu_ps(r.add(at));
-            let ge = _mm256_cmp_ps::<_CMP_GE_OQ>(v, _mm256_loadu_ps(c.add(at)));
-            m |= (_mm256_movemask_ps(ge) as u32 as u64) << at;
-            top = _mm256_max_ps(top, v);
-            s = next_start(at, 8, n);
-        }
-        let h = _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps::<1>(top));
+    unsafe fn hmax_ps(v: __m256) -> f32 {
+        let h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
         let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        let h = _mm_max_ss(h, _mm_shuffle_ps::<1>(h, h));
-        let best = _mm_cvtss_f32(h);
-        let b = _mm256_set1_ps(best);
-        // The first register holding the maximum holds its first occurrence.
-        let mut at = 0;
-        loop {
-            let eq = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(r.add(at)), b));
-            if eq != 0 || at + 8 >= n {
-                return (m, best, at + eq.trailing_zeros().min(7) as usize);
+        _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps::<1>(h, h)))
+    }
+
+    /// The largest of four float64 lanes.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hmax_pd(v: __m256d) -> f64 {
+        let h = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        _mm_cvtsd_f64(_mm_max_sd(h, _mm_unpackhi_pd(h, h)))
+    }
+
+    /// One kernel pair per float type, from the type's intrinsics.
+    macro_rules! kernels {
+        ($t:ty, $lanes:expr, $ge:ident, $margin:ident, $load:ident, $set1:ident, $cmp:ident,
+         $movemask:ident, $max:ident, $sub:ident, $hmax:ident) => {
+            #[target_feature(enable = "avx2,fma")]
+            pub unsafe fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize) {
+                let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
+                let mut m = 0u64;
+                let mut top = $load(r);
+                let mut s = Some(0);
+                while let Some(at) = s {
+                    let v = $load(r.add(at));
+                    let ge = $cmp::<_CMP_GE_OQ>(v, $load(c.add(at)));
+                    m |= ($movemask(ge) as u32 as u64) << at;
+                    top = $max(top, v);
+                    s = next_start(at, $lanes, n);
+                }
+                let best = $hmax(top);
+                let b = $set1(best);
+                // The first register holding the maximum holds its first occurrence.
+                let mut at = 0;
+                loop {
+                    let eq = $movemask($cmp::<_CMP_EQ_OQ>($load(r.add(at)), b));
+                    if eq != 0 || at + $lanes >= n {
+                        return (m, best, at + eq.trailing_zeros().min($lanes - 1) as usize);
+                    }
+                    at = (at + $lanes).min(n - $lanes);
+                }
             }
-            at = (at + 8).min(n - 8);
-        }
-    }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn ge_mask_argmax_f64(row: &[f64], cuts: &[f64]) -> (u64, f64, usize) {
-        let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
-        let mut m = 0u64;
-        let mut top = _mm256_loadu_pd(r);
-        let mut s = Some(0);
-        while let Some(at) = s {
-            let v = _mm256_loadu_pd(r.add(at));
-            let ge = _mm256_cmp_pd::<_CMP_GE_OQ>(v, _mm256_loadu_pd(c.add(at)));
-            m |= (_mm256_movemask_pd(ge) as u32 as u64) << at;
-            top = _mm256_max_pd(top, v);
-            s = next_start(at, 4, n);
-        }
-        let h = _mm_max_pd(_mm256_castpd256_pd128(top), _mm256_extractf128_pd::<1>(top));
-        let h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
-        let best = _mm_cvtsd_f64(h);
-        let b = _mm256_set1_pd(best);
-        let mut at = 0;
-        loop {
-            let eq = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(_mm256_loadu_pd(r.add(at)), b));
-            if eq != 0 || at + 4 >= n {
-                return (m, best, at + eq.trailing_zeros().min(3) as usize);
+            #[target_feature(enable = "avx2,fma")]
+            pub unsafe fn $margin(row: &[$t], pc: $t, limits: &[$t]) -> u64 {
+                let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
+                let p = $set1(pc);
+                let mut m = 0u64;
+                let mut s = Some(0);
+                while let Some(at) = s {
+                    let le = $cmp::<_CMP_LE_OQ>($sub(p, $load(r.add(at))), $load(l.add(at)));
+                    m |= ($movemask(le) as u32 as u64) << at;
+                    s = next_start(at, $lanes, n);
+                }
+                m
             }
-            at = (at + 4).min(n - 4);
-        }
+        };
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn margin_mask_f32(row: &[f32], pc: f32, limits: &[f32]) -> u64 {
-        let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
-        let p = _mm256_set1_ps(pc);
-        let mut m = 0u64;
-        let mut s = Some(0);
-        while let Some(at) = s {
-            let d = _mm256_sub_ps(p, _mm256_loadu_ps(r.add(at)));
-            let le = _mm256_cmp_ps::<_CMP_LE_OQ>(d, _mm256_loadu_ps(l.add(at)));
-            m |= (_mm256_movemask_ps(le) as u32 as u64) << at;
-            s = next_start(at, 8, n);
-        }
-        m
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn margin_mask_f64(row: &[f64], pc: f64, limits: &[f64]) -> u64 {
-        let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
-        let p = _mm256_set1_pd(pc);
-        let mut m = 0u64;
-        let mut s = Some(0);
-        while let Some(at) = s {
-            let d = _mm256_sub_pd(p, _mm256_loadu_pd(r.add(at)));
-            let le = _mm256_cmp_pd::<_CMP_LE_OQ>(d, _mm256_loadu_pd(l.add(at)));
-            m |= (_mm256_movemask_pd(le) as u32 as u64) << at;
-            s = next_start(at, 4, n);
-        }
-        m
-    }
+    kernels!(
+        f32,
+        8,
+        ge_mask_argmax_f32,
+        margin_mask_f32,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_cmp_ps,
+        _mm256_movemask_ps,
+        _mm256_max_ps,
+        _mm256_sub_ps,
+        hmax_ps
+    );
+    kernels!(
+        f64,
+        4,
+        ge_mask_argmax_f64,
+        margin_mask_f64,
+        _mm256_loadu_pd,
+        _mm256_set1_pd,
+        _mm256_cmp_pd,
+        _mm256_movemask_pd,
+        _mm256_max_pd,
+        _mm256_sub_pd,
+        hmax_pd
+    );
 }
 
 #[cfg(test)]
