@@ -141,9 +141,9 @@ fn scan_against<T: Float>(
                             out[f - base] = flag;
                             return;
                         }
-                        // Confident classes as a bit mask and the first maximum, in one sweep.
-                        // Branch-free: which tokens are confident or off the diagonal is data, not
-                        // pattern. Values are finite (checked above).
+                        // Confident classes as a bit mask, and the first maximum. Branch-free:
+                        // which tokens are confident or off the diagonal is data, not pattern.
+                        // Values are finite (checked above).
                         let (mask, best, top) = T::ge_mask_argmax(row, cuts);
                         let pl = row[label];
                         let label_top = top == label;

@@ -1,6 +1,8 @@
 //! The same kernels compiled a second time for AVX2, chosen at run time: the four-lane groups
 //! of [`crate::lanes`] and the flat sweeps then use 256-bit registers. Results are identical:
-//! LLVM neither fuses nor reorders floating-point operations unless told to.
+//! LLVM neither fuses nor reorders floating-point operations unless told to. The scan's and the
+//! noise-rate pass's row kernels are also written with AVX2 intrinsics (whole registers, no
+//! scalar tail); the portable ones stay the fallback and the reference of the tests.
 //!
 //! `TOKENCLEAN_SIMD=baseline` keeps the baseline code (for comparing the two).
 
