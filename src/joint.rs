@@ -60,14 +60,7 @@ pub fn scan<T: Float>(
     w: &Workers,
     ranges: &[Range<usize>],
 ) -> Result<Scan> {
-    // numpy compares float32 values with float64 cuts in float64 when the thresholds are wide;
-    // the smallest float32 at or above each cut gives the same answers in float32.
-    let cuts: Vec<T> = thresholds
-        .cuts()
-        .iter()
-        .map(|&c| T::at_or_above(c))
-        .collect();
-    scan_against::<T>(labels, probs, &cuts, w, ranges)
+    scan_against::<T>(labels, probs, &thresholds.typed_cuts::<T>(), w, ranges)
 }
 
 fn scan_against<T: Float>(

@@ -64,6 +64,13 @@ impl Thresholds {
             .collect()
     }
 
+    /// [`Thresholds::cuts`] in the probabilities' dtype `T`, comparing as numpy does: float32
+    /// values meet wide (float64) cuts in float64, and the smallest float32 at or above each
+    /// cut gives the same answers in float32.
+    pub fn typed_cuts<T: Float>(&self) -> Vec<T> {
+        self.cuts().iter().map(|&c| T::at_or_above(c)).collect()
+    }
+
     /// The largest threshold (numpy's `max`, same dtype).
     pub fn max(&self) -> f64 {
         self.values
@@ -354,6 +361,10 @@ mod tests {
         assert!(t.wide);
         assert_eq!(t.values[2], 2.0);
         assert_eq!(t.cuts()[1], 0.7f32 as f64 - 1e-6);
+        // float32 rows meet that float64 cut in float64: the typed cut decides alike.
+        let up = t.typed_cuts::<f32>()[1];
+        assert!(up as f64 >= t.cuts()[1]);
+        assert!((f32::from_bits(up.to_bits() - 1) as f64) < t.cuts()[1]);
     }
 
     #[test]
