@@ -807,7 +807,38 @@ fn find_label_issues_ragged<'py>(
     drop(ids);
     let pairs = offsets.locate_all(&flat);
     drop(flat);
-    without_gc(py, || PyList::new(py, pairs))
+    without_gc(py, || pair_list(py, &pairs))
+}
+
+/// `pairs` as a list of 2-tuples of ints, left untracked by the cyclic garbage collector (as
+/// CPython's own collector leaves tuples of ints once it has seen them): a caller holding the
+/// result then pays no collection that walks every tuple.
+#[allow(unsafe_code)]
+fn pair_list<'py>(py: Python<'py>, pairs: &[(usize, usize)]) -> PyResult<Bound<'py, PyList>> {
+    use pyo3::ffi;
+    let len = |n: usize| ffi::Py_ssize_t::try_from(n).unwrap_or(ffi::Py_ssize_t::MAX);
+    // SAFETY: the GIL is held. Every object is owned by its container as soon as it exists, so
+    // an early return frees all of them (lists and tuples skip empty slots when freed), and a
+    // tuple is untracked only once it holds its two ints, which cannot form cycles.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len(pairs.len())))?;
+        for (i, &(a, b)) in pairs.iter().enumerate() {
+            let tuple = ffi::PyTuple_New(2);
+            if tuple.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            ffi::PyList_SET_ITEM(list.as_ptr(), len(i), tuple);
+            for (at, v) in [(0, a), (1, b)] {
+                let int = ffi::PyLong_FromSize_t(v);
+                if int.is_null() {
+                    return Err(PyErr::fetch(py));
+                }
+                ffi::PyTuple_SET_ITEM(tuple, at, int);
+            }
+            ffi::PyObject_GC_UnTrack(tuple.cast());
+        }
+        Ok(list.cast_into_unchecked())
+    }
 }
 
 /// Token-level issues of a flat dataset: `labels` (N,) int64, `pred_probs` (N, K) and

@@ -90,3 +90,20 @@ def test_the_garbage_collector_is_left_as_it_was() -> None:
             assert gc.isenabled() is state
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_issue_tuples_are_plain_int_pairs_outside_the_collector() -> None:
+    import gc
+
+    labels, p, lengths = _data(3000, 4, np.float32, 6)
+    cuts = np.cumsum(lengths)[:-1]
+    lab = [x.tolist() for x in np.split(labels, cuts)]
+    issues = tokenclean.find_label_issues(lab, np.split(p, cuts))
+    assert len(issues) > 10
+    flat = find_label_issues_flat(labels, p, lengths)
+    assert issues == [tuple(row) for row in flat.tolist()]
+    assert all(type(i) is tuple and len(i) == 2 for i in issues)
+    assert all(type(s) is int and type(t) is int for s, t in issues)
+    # No cycle can run through ints, so the collector need never walk these tuples.
+    assert gc.is_tracked(issues)
+    assert not any(gc.is_tracked(i) for i in issues)
