@@ -313,7 +313,7 @@ pub fn rate_pickers<T: Float>(
         .iter()
         .map(|v| v.iter().map(|(j, p)| (*j, p.capacity())).collect())
         .collect();
-    let mut cuts = sampled_cuts::<T>(labels, probs, &wanted, counts, w);
+    let mut cuts = sampled_cuts::<T>(labels, probs, &wanted, counts, not_top, w);
     for (cut, per_class) in cuts.iter_mut().zip(&template) {
         for (x, (_, p)) in cut.iter_mut().zip(per_class) {
             if p.limit() < f64::INFINITY {
@@ -392,13 +392,38 @@ fn sampled_cuts<T: Float>(
     probs: &Probs,
     wanted: &[Vec<(usize, usize)>],
     counts: &[usize],
+    rows: Option<&[u32]>,
     w: &Workers,
 ) -> Vec<Vec<T>> {
     let k = probs.num_classes();
     let mut sampled: Vec<Vec<usize>> = vec![Vec::new(); wanted.len()];
-    for f in sample_runs(labels.len()).flatten() {
-        sampled[labels[f] as usize].push(f);
-    }
+    // When the pass reads only `rows`, the sample comes from them too: the keys that matter
+    // are theirs, so the same sample holds more of them and places the cuts closer.
+    let row_counts;
+    let counts = match rows {
+        Some(rows) => {
+            for i in sample_runs(rows.len()).flatten() {
+                let f = rows[i] as usize;
+                sampled[labels[f] as usize].push(f);
+            }
+            let chunks: Vec<&[u32]> = rows.chunks(CHUNK_ROWS).collect();
+            let per_chunk = w.map(&chunks, |rows| {
+                let mut n = vec![0usize; wanted.len()];
+                for &f in *rows {
+                    n[labels[f as usize] as usize] += 1;
+                }
+                n
+            });
+            row_counts = crate::thresholds::sum_counts(&per_chunk, wanted.len());
+            &row_counts[..]
+        }
+        None => {
+            for f in sample_runs(labels.len()).flatten() {
+                sampled[labels[f] as usize].push(f);
+            }
+            counts
+        }
+    };
     // A big class's cuts are as good from fewer rows, spread evenly over its sample.
     for rows in &mut sampled {
         if rows.len() > CLASS_SAMPLE {
@@ -459,6 +484,9 @@ fn sampled_cuts<T: Float>(
         },
     )
 }
+
+/// Listed rows counted per task.
+const CHUNK_ROWS: usize = 1 << 17;
 
 /// Most sampled rows of one class.
 const CLASS_SAMPLE: usize = 2048;

@@ -130,7 +130,8 @@ fn thresholds_into<T: Float>(
     (thresholds_from_pieces(&counts, &plans, pieces), counts)
 }
 
-fn sum_counts(per_range: &[Vec<usize>], k: usize) -> Vec<usize> {
+/// Per-class totals of per-range counts.
+pub fn sum_counts(per_range: &[Vec<usize>], k: usize) -> Vec<usize> {
     let mut counts = vec![0usize; k];
     for c in per_range {
         for (total, n) in counts.iter_mut().zip(c) {
