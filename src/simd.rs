@@ -133,6 +133,20 @@ mod x86 {
             #[target_feature(enable = "avx2,fma")]
             pub unsafe fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize) {
                 let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
+                if n <= 2 * $lanes {
+                    // Two registers, the second ending with the row: no loop, and the first
+                    // maximum from both registers' equality masks, without a branch.
+                    let hi = n - $lanes;
+                    let (v0, v1) = ($load(r), $load(r.add(hi)));
+                    let m0 = $movemask($cmp::<_CMP_GE_OQ>(v0, $load(c))) as u32 as u64;
+                    let m1 = $movemask($cmp::<_CMP_GE_OQ>(v1, $load(c.add(hi)))) as u32 as u64;
+                    let best = $hmax($max(v0, v1));
+                    let b = $set1(best);
+                    let e0 = $movemask($cmp::<_CMP_EQ_OQ>(v0, b)) as u32 as u64;
+                    let e1 = $movemask($cmp::<_CMP_EQ_OQ>(v1, b)) as u32 as u64;
+                    let first = (e0 | (e1 << hi)).trailing_zeros() as usize;
+                    return (m0 | (m1 << hi), best, first);
+                }
                 let mut m = 0u64;
                 let mut top = $load(r);
                 let mut s = Some(0);
@@ -160,6 +174,12 @@ mod x86 {
             pub unsafe fn $margin(row: &[$t], pc: $t, limits: &[$t]) -> u64 {
                 let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
                 let p = $set1(pc);
+                if n <= 2 * $lanes {
+                    let hi = n - $lanes;
+                    let m0 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r)), $load(l));
+                    let m1 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r.add(hi))), $load(l.add(hi)));
+                    return ($movemask(m0) as u32 as u64) | (($movemask(m1) as u32 as u64) << hi);
+                }
                 let mut m = 0u64;
                 let mut s = Some(0);
                 while let Some(at) = s {
