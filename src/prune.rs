@@ -6,6 +6,7 @@ use crate::joint::round_preserving_sum;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;
+use crate::thresholds::{label_counts, sum_counts};
 use std::ops::Range;
 
 /// The prune count matrix from a confident joint `cj` (row = given label, column = guess,
@@ -408,13 +409,9 @@ fn sampled_cuts<T: Float>(
             }
             let chunks: Vec<&[u32]> = rows.chunks(CHUNK_ROWS).collect();
             let per_chunk = w.map(&chunks, |rows| {
-                let mut n = vec![0usize; wanted.len()];
-                for &f in *rows {
-                    n[labels[f as usize] as usize] += 1;
-                }
-                n
+                label_counts(rows.iter().map(|&f| &labels[f as usize]), wanted.len())
             });
-            row_counts = crate::thresholds::sum_counts(&per_chunk, wanted.len());
+            row_counts = sum_counts(&per_chunk, wanted.len());
             &row_counts[..]
         }
         None => {
@@ -719,7 +716,7 @@ mod tests {
             }
         }
         let probs = Probs::from_view_f64(p.view()).unwrap();
-        let counts = crate::thresholds::label_counts(&labels, 2);
+        let counts = label_counts(&labels, 2);
         let pcm = vec![0, 0, 100, 0]; // 100 tokens labelled 0 pruned as class 1
 
         // Tokens whose label is not their first maximum: the 80 strong ones, fewer than wanted,

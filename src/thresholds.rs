@@ -80,8 +80,8 @@ impl Thresholds {
     }
 }
 
-/// Tokens per class.
-pub fn label_counts(labels: &[u32], k: usize) -> Vec<usize> {
+/// Tokens per class (a slice of labels, or any labels read one by one).
+pub fn label_counts<'a>(labels: impl IntoIterator<Item = &'a u32>, k: usize) -> Vec<usize> {
     let mut counts = vec![0usize; k];
     for &l in labels {
         counts[l as usize] += 1;
