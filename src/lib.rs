@@ -27,5 +27,3 @@ pub use scores::Method;
 
 #[cfg(feature = "python")]
 mod python;
-#[cfg(feature = "python")]
-mod python_chunks;

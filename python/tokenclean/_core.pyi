@@ -1,4 +1,4 @@
-"""Type stubs of the compiled engine (``src/python.rs``, ``src/python_chunks.rs``)."""
+"""Type stubs of the compiled engine (``src/python/``)."""
 
 from typing import Any
 
@@ -87,7 +87,7 @@ def sentence_scores(
     temperature: float = 0.05,
 ) -> npt.NDArray[np.float64]: ...
 
-# The chunked rounds of tokenclean.dask (``src/python_chunks.rs``): ``chunk_*`` run on a
+# The chunked rounds of tokenclean.dask (``src/python/chunks.rs``): ``chunk_*`` run on a
 # worker per chunk, ``combine_*`` on the client over every chunk's summary, in chunk order.
 # A flaw is an invalid value found by a worker: (kind, position, class or label, value or K).
 

@@ -2,6 +2,7 @@
 //! shapes, sentence structure), releases the GIL around the core and maps its errors to
 //! `ValueError`/`TypeError` naming the sentence and token.
 
+mod chunks;
 use crate::error::{bad_label_why, Error};
 use crate::filter::{self, FilterBy, Options};
 use crate::joint;
@@ -1187,7 +1188,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label_quality_scores, m)?)?;
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
-    crate::python_chunks::register(m)?;
+    chunks::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
