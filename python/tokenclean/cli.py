@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(top=args.top, rank_by=args.rank_by)
         try:
+            run = getattr(args, "run", None)
+            if run is not None:
+                status: int = run(args)
+                return status
             return _find_issues(args)
         except InputError as exc:
             _error(str(exc))
@@ -327,7 +331,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default="self_confidence",
         help="label quality score that orders the issues (default: self_confidence)",
     )
+    for command in _COMMANDS:
+        command(commands)
     return parser
+
+
+#: Other modules' subcommands: each entry is called with the subparsers object, adds its
+#: parser, and sets ``run`` (``args -> exit status``) with ``set_defaults``. ``run`` raises
+#: :class:`InputError` for bad input (reported on one line, exit status 2).
+_COMMANDS: list[Callable[[Any], None]] = []
 
 
 # --- tokenclean demo ------------------------------------------------------------------------
