@@ -1,13 +1,14 @@
 //! Thread pools and deterministic parallel maps.
 //!
 //! Work is cut into contiguous token ranges whose results are merged in range order, so the
-//! answer never depends on the number of threads. Pools are cached per size and rebuilt after
-//! `fork()` (a child inherits a pool whose threads do not exist).
+//! answer never depends on the number of threads. At most two pools are kept: one of the
+//! default size and the last one of another size (a sweep over `n_jobs` values must not leave
+//! a pool per value alive). Pools are rebuilt after `fork()` (a child inherits a pool whose
+//! threads do not exist).
 
 use crate::simd;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -16,21 +17,33 @@ pub const SERIAL_BELOW: usize = 1 << 16;
 /// Target tokens per task.
 pub const CHUNK: usize = 1 << 15;
 
-type Pools = HashMap<usize, (u32, Arc<ThreadPool>)>;
+/// Most threads a call uses, however many it asks for (`n_jobs`, `TOKENCLEAN_NUM_THREADS`):
+/// more only adds start-up cost, and results never depend on it.
+pub const MAX_THREADS: usize = 256;
+
+/// A pool, its size and the process that built it.
+type Cached = (usize, u32, Arc<ThreadPool>);
+
+#[derive(Default)]
+struct Pools {
+    default: Option<Cached>,
+    last: Option<Cached>,
+}
 
 fn pools() -> &'static Mutex<Pools> {
     static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
-    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+    POOLS.get_or_init(|| Mutex::new(Pools::default()))
 }
 
 /// Number of threads when the caller does not say: `TOKENCLEAN_NUM_THREADS`, else the
-/// machine's available parallelism.
+/// machine's available parallelism; at most [`MAX_THREADS`].
 pub fn default_threads() -> usize {
     std::env::var("TOKENCLEAN_NUM_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(MAX_THREADS)
 }
 
 fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
@@ -54,14 +67,20 @@ fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
             }
         }
     };
-    if let Some((owner, p)) = map.get(&threads) {
-        if *owner == pid {
-            return Some(Arc::clone(p));
+    let slot = if threads == default_threads() {
+        &mut map.default
+    } else {
+        &mut map.last
+    };
+    match slot.take() {
+        Some((size, owner, p)) if owner == pid && size == threads => {
+            *slot = Some((size, owner, Arc::clone(&p)));
+            return Some(p);
         }
         // Inherited through fork: its threads are gone. Leak it rather than join dead threads.
-        if let Some((_, stale)) = map.remove(&threads) {
-            std::mem::forget(stale);
-        }
+        Some((_, owner, stale)) if owner != pid => std::mem::forget(stale),
+        // Another size: dropping it ends its threads once running calls are done with it.
+        _ => {}
     }
     let p = Arc::new(
         ThreadPoolBuilder::new()
@@ -70,7 +89,7 @@ fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
             .build()
             .ok()?,
     );
-    map.insert(threads, (pid, Arc::clone(&p)));
+    *slot = Some((threads, pid, Arc::clone(&p)));
     Some(p)
 }
 
@@ -81,13 +100,13 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// `threads == 0` means [`default_threads`].
+    /// `threads == 0` means [`default_threads`]; more than [`MAX_THREADS`] means that many.
     pub fn new(threads: usize) -> Self {
         Workers {
             threads: if threads == 0 {
                 default_threads()
             } else {
-                threads
+                threads.min(MAX_THREADS)
             },
         }
     }
@@ -211,6 +230,27 @@ mod tests {
             assert!(joined.windows(2).all(|p| p[0].end == p[1].start));
         }
         assert!(Workers::new(2).per_thread(&[]).is_empty());
+    }
+
+    #[test]
+    fn thread_counts_are_capped() {
+        assert_eq!(Workers::new(MAX_THREADS + 1).threads(), MAX_THREADS);
+        assert_eq!(Workers::new(usize::MAX).threads(), MAX_THREADS);
+        assert!(default_threads() <= MAX_THREADS);
+    }
+
+    #[test]
+    fn a_pool_of_another_size_replaces_the_last_one() {
+        let (a, b) = (7, 9);
+        if [a, b].contains(&default_threads()) {
+            return;
+        }
+        let first = pool(a).expect("pool");
+        assert_eq!(first.current_num_threads(), a);
+        let second = pool(b).expect("pool");
+        assert_eq!(second.current_num_threads(), b);
+        // The cache no longer holds the first pool: this is the last reference.
+        assert_eq!(Arc::strong_count(&first), 1);
     }
 
     #[test]

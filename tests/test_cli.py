@@ -438,11 +438,12 @@ def test_classes_option_and_file_agree(
     assert by_option == by_file == expected(data)
 
 
-def test_classes_from_the_data_when_their_number_equals_k(
+def test_classes_are_never_guessed(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, sample: Data
 ) -> None:
     # The sample never uses I-product: keep the 12 used classes, as columns in order of first
-    # appearance, so no --classes is needed.
+    # appearance. Even when the tags of the data line up with the columns, the order is not
+    # guessed: a wrong guess would make every answer wrong.
     seen: list[int] = []
     for sentence in sample.labels:
         for lab in sentence:
@@ -461,14 +462,26 @@ def test_classes_from_the_data_when_their_number_equals_k(
     )
     data_file = write_conll(tmp_path / "d.conll", reduced)
     probs = write_probs(tmp_path / "p", reduced, "npy")
-    code, out, err = run(
-        capsys, "find-issues", data_file, "--pred-probs", probs, "--format", "json"
+    code, out, err = find_issues(capsys, data_file, probs, "--format", "json")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert f"{probs}: which class is each of its 12 columns?" in err
+    assert "--classes or --classes-file" in err
+    assert ",".join(reduced.classes[:12]) in err  # the tags found, to help write --classes
+    want = expected(reduced)
+    assert find(capsys, data_file, probs, "--classes", ",".join(reduced.classes)) == want
+    # An .npz that names its columns (as --save-pred-probs writes it) needs no --classes.
+    named = tmp_path / "named.npz"
+    np.savez(
+        named,
+        pred_probs=reduced.flat_probs,
+        lengths=np.array(reduced.lengths),
+        class_names=np.array(reduced.classes),
     )
-    assert code == 0
-    assert [json.loads(line) for line in out.splitlines()] == expected(reduced)
-    # A note says which order was assumed.
-    assert err.startswith("tokenclean: note: ") and err.count("\n") == 1
-    assert ",".join(reduced.classes) in err
+    assert find(capsys, data_file, named) == want
+    # ... and --classes, when given, must agree with it in number.
+    code, _, err = find_issues(capsys, data_file, named, "--classes", "O,B-x")
+    assert code == 2 and "--classes gives 2 class names" in err
 
 
 def test_tag_column(capsys: pytest.CaptureFixture[str], tmp_path: Path, sample: Data) -> None:
@@ -905,10 +918,10 @@ def test_class_count_errors(
         ),
         f"--classes gives 12 class names but {files['npy']} has 13 columns",
     )
-    # Without --classes: 12 distinct tags in the data, 13 columns.
+    # Without --classes: never guessed.
     assert_error(
         find_issues(capsys, files["conll"], files["npy"]),
-        f"{files['conll']} has 12 distinct tags but {files['npy']} has 13 columns",
+        f"{files['npy']}: which class is each of its 13 columns?",
         "--classes or --classes-file",
     )
     assert_error(
@@ -1082,7 +1095,7 @@ def test_wrong_npz_arrays(
     not_numpy.write_text("hello\n", encoding="utf-8")
     assert_error(
         find_issues(capsys, files["conll"], not_numpy, *classes),
-        f"{not_numpy}: cannot read as a numpy",
+        f"{not_numpy}: not a numpy .npy or .npz file",
     )
 
 

@@ -9,6 +9,9 @@ Commands:
 Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
 (one line on stderr naming the file and, where there is one, the line), 1 when the reader
 of the output goes away (``tokenclean ... | head``).
+
+A report written with ``--output`` appears whole or not at all: it is written to a temporary
+file beside the destination and renamed when the run succeeds.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 import tokenclean
-from tokenclean import _core
-from tokenclean._options import float_probs
+from tokenclean import _core, _files
+from tokenclean._options import MAX_THREADS, float_probs
 from tokenclean.datasets import WnutSample, load_wnut17_sample
 from tokenclean.io import (
     Corpus,
@@ -38,6 +41,7 @@ from tokenclean.io import (
     PredProbs,
     Progress,
     Tag,
+    data_format,
     load_pred_probs,
     read_classes_file,
     read_corpus,
@@ -81,10 +85,14 @@ a .npy array of shape (tokens, classes) (memory-mapped), or an .npz with one arr
 sentence (np.savez(path, *arrays)) or with 'pred_probs' (tokens, classes) and optionally
 'lengths' (tokens per sentence).
 
-The columns of PROBS are the classes in the order of --classes or --classes-file. Without
-them, the tags of DATA in order of first appearance are used if there are as many as
-columns. JSON and CSV output have the columns sentence, token (0-based), word, given,
-suggested (the most probable tag) and score (the --rank-by score; lower is more suspect).
+The columns of PROBS are the classes in the order of --classes or --classes-file (needed
+unless PROBS is an .npz with a 'class_names' array, or DATA has integer class ids). JSON and
+CSV output have the columns sentence, token (0-based), word, given, suggested (the most
+probable tag) and score (the --rank-by score; lower is more suspect).
+
+DATA and PROBS must be regular files (not pipes): DATA is read again at the end for the
+words of the report, and a DATA file that changes meanwhile is reported, not trusted. CoNLL
+lines longer than 1 MiB are refused. --threads is at most 256.
 """
 
 
@@ -184,6 +192,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_THREADS} (more threads only add start-up cost), got {text}"
+        )
+    return value
+
+
 def _column(text: str) -> int:
     try:
         value = int(text)
@@ -230,7 +247,7 @@ def _build_parser() -> argparse.ArgumentParser:
     inputs.add_argument(
         "--tag-column",
         type=_column,
-        default=-1,
+        default=None,
         metavar="N",
         help="CoNLL column of the tag, from 1 (the token); negative counts from the end "
         "(default: -1, the last column)",
@@ -281,10 +298,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     method.add_argument(
         "--threads",
-        type=_positive_int,
+        type=_threads,
         default=None,
         metavar="N",
-        help="worker threads (default: all cores); results do not depend on it",
+        help=f"worker threads, at most {MAX_THREADS} (default: all cores); results do not "
+        "depend on it",
     )
     output = find.add_argument_group("output")
     output.add_argument(
@@ -306,7 +324,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--output",
         "-o",
         metavar="FILE",
-        help="write the report to FILE (UTF-8) instead of standard output",
+        help="write the report to FILE (UTF-8; '-' is standard output) instead of standard "
+        "output; FILE is replaced only when the run succeeds",
     )
 
     demo = commands.add_parser(
@@ -405,7 +424,7 @@ def _use_color(stream: TextIO) -> bool:
 def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]:
     """The readable report: a header, then each issue with its sentence, token highlighted."""
     lines = [
-        f"{summary.title}: {summary.sentences} sentences, {summary.tokens} tokens, "
+        f"{_printable(summary.title)}: {summary.sentences} sentences, {summary.tokens} tokens, "
         f"{summary.classes} classes; {summary.issues} label issues found "
         f"(ranked by {summary.rank_by})",
     ]
@@ -413,15 +432,16 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         number = f"#{rank}"
         if color:
             number = f"{_BOLD}{number}{_RESET}"
-        where = f" ({row.location})" if row.location else ""
+        where = f" ({_printable(row.location)})" if row.location else ""
+        given, suggested = _printable(str(row.given)), _printable(str(row.suggested))
         heading = (
-            f"{number}  sentence {row.sentence}, token {row.token}{where}: given {row.given}, "
-            f"suggested {row.suggested} (p={row.p_suggested:.4g}), "
+            f"{number}  sentence {row.sentence}, token {row.token}{where}: given {given}, "
+            f"suggested {suggested} (p={row.p_suggested:.4g}), "
             f"self-confidence p[given]={row.p_given:.4g}"
         )
         if summary.rank_by != "self_confidence":
             heading += f", {summary.rank_by} score={row.score:.4g}"
-        words = list(row.words)
+        words = [_printable(word) for word in row.words]
         marked = f"[[{words[row.token]}]]"
         words[row.token] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
         lines += ["", heading, "    " + " ".join(words)]
@@ -429,6 +449,14 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         lines.append("")
         lines.append(f"... and {summary.issues - len(rows)} more (show more with --top N)")
     return lines
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped as ``repr`` would
+    (untrusted data must not send escape sequences to a terminal)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _write(stream: TextIO, text: str, *, flush: bool = True) -> None:
@@ -453,6 +481,16 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
+    for path in (args.data, args.pred_probs):
+        _files.check_input(path)
+    if args.classes_file is not None:
+        _files.check_input(args.classes_file, allow_stream=True)  # read once
+    _files.check_output_not_input(args.output, (args.data, args.pred_probs, args.classes_file))
+    if args.tag_column is not None and data_format(args.data, args.format_in) == "jsonl":
+        raise InputError(
+            f"{args.data}: --tag-column is for CoNLL files; name the JSON field of the tags "
+            "with --tags-field"
+        )
     classes: list[str] | None = None
     classes_source = "--classes"
     if args.classes is not None:
@@ -460,16 +498,12 @@ def _find_issues(args: argparse.Namespace) -> int:
     elif args.classes_file is not None:
         classes = read_classes_file(args.classes_file)
         classes_source = args.classes_file
-    for path in (args.data, args.pred_probs):
-        if not os.path.exists(path):
-            raise InputError(f"{path}: no such file")
-        if args.output is not None and _same_file(args.output, path):
-            raise InputError(f"{args.output}: --output would overwrite an input file")
+    stamps = {path: _files.stamp(path) for path in (args.data, args.pred_probs)}
 
     corpus = read_corpus(
         args.data,
         format=args.format_in,
-        tag_column=args.tag_column,
+        tag_column=-1 if args.tag_column is None else args.tag_column,
         tokens_field=args.tokens_field,
         tags_field=args.tags_field,
         progress=_progress(args.data),
@@ -512,23 +546,12 @@ def _find_issues(args: argparse.Namespace) -> int:
         issues=len(pairs),
         rank_by=args.rank_by,
     )
-    if args.output is None:
-        _report(sys.stdout, args.format, summary, rows(), color=_use_color(sys.stdout))
-        return 0
-    try:
-        out = open(args.output, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    with out:
-        _report(out, args.format, summary, rows(), color=False)
+    to_stdout = args.output in (None, _files.STDOUT)
+    with _files.atomic_output(args.output) as out:
+        _report(out, args.format, summary, rows(), color=to_stdout and _use_color(out))
+        for path, before in stamps.items():
+            _files.check_unchanged(path, before)
     return 0
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _probs_row(
@@ -561,6 +584,8 @@ def _class_ids(
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
+    if classes is None and probs.class_names is not None:
+        classes, source = probs.class_names, f"'class_names' of {probs.path}"
     if classes is not None and len(classes) != k:
         raise InputError(
             f"{source} gives {len(classes)} class names but {probs.path} has {k} columns "
@@ -584,20 +609,20 @@ def _class_ids(
         lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
         names = list(classes)
     else:
-        if len(corpus.tags) != k:
-            raise InputError(
-                f"{data} has {len(corpus.tags)} distinct tags but {probs.path} has {k} columns; "
-                f"pass the class of each column, in order, with --classes or --classes-file"
-            )
-        print(
-            f"{_PROG}: note: no --classes given; taking the columns of {probs.path} to be the "
-            f"tags in order of first appearance in {data}: "
-            + ",".join(str(tag) for tag in corpus.tags),
-            file=sys.stderr,
+        # Guessing the column order from the tags would make every answer wrong when the
+        # guess is: refuse instead.
+        raise InputError(
+            f"{probs.path}: which class is each of its {k} columns? Pass the class names in "
+            "column order with --classes or --classes-file (an .npz with a 'class_names' "
+            f"array needs neither); the tags of {data} are "
+            + _shortlist([str(tag) for tag in corpus.tags])
         )
-        lookup = np.arange(k, dtype=np.int64)
-        names = list(corpus.tags)
     return lookup[corpus.tag_ids], names
+
+
+def _shortlist(names: Sequence[str], most: int = 12) -> str:
+    shown = ",".join(_printable(name) for name in names[:most])
+    return shown + (f",... ({len(names)} in all)" if len(names) > most else "")
 
 
 def _run(
@@ -628,8 +653,15 @@ def _run(
             sentence_labels = [labels[a:b] for a, b in zip(starts[:-1], starts[1:])]
             found = tokenclean.find_label_issues(sentence_labels, probs.sentences or [], **options)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{probs.path}: {exc}") from None
+        raise InputError(f"{_culprit(str(exc), corpus, probs)}: {exc}") from None
     return np.array(found, dtype=np.int64).reshape(-1, 2)
+
+
+def _culprit(message: str, corpus: Corpus, probs: PredProbs) -> str:
+    """The file an engine error is about: PROBS unless only the labels (DATA) are named."""
+    if "pred_probs" not in message and "label" in message:
+        return corpus.path
+    return probs.path
 
 
 def _issue_scores(

@@ -14,12 +14,15 @@ file (and the line, where there is one): ``data.conll:12: tag 'B-PER' is not in 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import struct
 import sys
 import time
+import warnings
 import zipfile
+import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +57,9 @@ FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.int64]
 
 _PROGRESS_EVERY = 4096  # lines (or arrays) between progress updates
+#: Longest CoNLL line read (bytes): a token per line never needs more, and a runaway line
+#: (a binary file, a whole document on one line) is refused instead of filling memory.
+MAX_CONLL_LINE = 1 << 20
 _NPZ_KEY = re.compile(r"arr_(\d+)")
 
 
@@ -176,11 +182,12 @@ class Corpus:
         if self.format == "jsonl":
             try:
                 words = json.loads(_decode(fh.readline(), self.path, line))[self.tokens_field]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 raise changed from None
         else:
             words = [
-                _first_column(_decode(fh.readline(), self.path, line + i)) for i in range(count)
+                _first_column(_decode(fh.readline(MAX_CONLL_LINE), self.path, line + i))
+                for i in range(count)
             ]
         if not isinstance(words, list) or len(words) != count:
             raise changed
@@ -271,9 +278,18 @@ def _decode(raw: bytes, path: str, line: int) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}:{line}: not valid UTF-8 (byte {exc.start + 1} of the line)"
+            f"{path}:{line}: not valid UTF-8 text (byte {exc.start + 1} of the line)"
         ) from None
+    if "\0" in text:
+        raise InputError(_nul_message(path, line, raw))
     return text[1:] if line == 1 and text.startswith("\ufeff") else text
+
+
+def _nul_message(path: str, line: int, raw: bytes) -> str:
+    return (
+        f"{path}:{line}: not UTF-8 text (NUL byte at byte {raw.index(0) + 1} of the line; "
+        "a UTF-16 file must be converted to UTF-8)"
+    )
 
 
 def _open_binary(path: str) -> BinaryIO:
@@ -325,8 +341,14 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
             progress.total = max(_file_size(fh), 1)
         offset = count = lineno = start_line = start_offset = 0
         try:
-            for raw in fh:
+            read = fh.readline
+            while raw := read(MAX_CONLL_LINE + 1):
                 lineno += 1
+                if len(raw) > MAX_CONLL_LINE:
+                    raise InputError(
+                        f"{path}:{lineno}: line longer than {MAX_CONLL_LINE} bytes; a CoNLL "
+                        "line holds one token and its tags (is this a CoNLL file?)"
+                    )
                 line_offset = offset
                 offset += len(raw)
                 if progress is not None and lineno % _PROGRESS_EVERY == 0:
@@ -335,6 +357,8 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
                     text = raw.decode("utf-8").strip()
                 except UnicodeDecodeError:
                     text = _decode(raw, path, lineno)  # raises, naming the line
+                if "\0" in text:
+                    raise InputError(_nul_message(path, lineno, raw))
                 if lineno == 1:
                     text = text.lstrip("\ufeff")
                 columns = text.split("\t") if "\t" in text else text.split()
@@ -418,6 +442,8 @@ def _json_sentence(
             f"{where}: malformed JSON: {exc.msg} (column {exc.colno}); "
             "expected one JSON object per line"
         ) from None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested too deeply to read") from None
     if not isinstance(obj, dict):
         raise InputError(f"{where}: expected a JSON object, found {_json_kind(obj)}")
     found = ", ".join(repr(k) for k in list(obj)[:6]) or "none"
@@ -498,6 +524,7 @@ class PredProbs:
             and ``sentences`` is set).
         keys: the ``.npz`` key of each of ``sentences``.
         num_classes: K.
+        class_names: the name of each column, when the ``.npz`` carries ``class_names``.
     """
 
     path: str
@@ -506,6 +533,7 @@ class PredProbs:
     sentences: list[FloatArray] | None
     keys: list[str]
     num_classes: int
+    class_names: list[str] | None = None
 
     def aligned_with(self, corpus: Corpus) -> PredProbs:
         """These probabilities checked against ``corpus``: one row per token.
@@ -518,7 +546,9 @@ class PredProbs:
             and len(self.sentences) == 1 < corpus.num_sentences
             and self.sentences[0].shape[0] == corpus.num_tokens
         ):
-            return PredProbs(self.path, self.sentences[0], None, None, [], self.num_classes)
+            return PredProbs(
+                self.path, self.sentences[0], None, None, [], self.num_classes, self.class_names
+            )
         self._check_matches(corpus)
         return self
 
@@ -588,34 +618,98 @@ def load_pred_probs(path: str, *, progress: Progress | None = None) -> PredProbs
 
     An ``.npz`` holds either a flat ``pred_probs`` array (optionally with ``lengths``, the
     tokens of each sentence), or one ``(tokens, K)`` array per sentence, in key order
-    (``arr_0``, ``arr_1``, ... as :func:`numpy.savez` names them). Uncompressed flat arrays
-    are memory-mapped. :meth:`PredProbs.aligned_with` checks them against the data.
+    (``arr_0``, ``arr_1``, ... as :func:`numpy.savez` names them; an empty sentence may have
+    a ``(0,)`` array). Either kind may carry ``class_names``, a ``(K,)`` array of strings
+    naming the columns. Uncompressed flat arrays are memory-mapped.
+    :meth:`PredProbs.aligned_with` checks them against the data.
+
+    Every array header is checked against the size of the file (or zip member) before any
+    data is touched: a lying or truncated file is refused, never read whole into memory.
     """
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a file")
-    if zipfile.is_zipfile(path):
-        return _load_npz(path, progress)
-    try:
-        try:
-            array_ = np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            if "empty file" not in str(exc) and "mmap length" not in str(exc):
-                raise
-            array_ = np.load(path, allow_pickle=False)  # zero-size data cannot be mapped
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputError(
-            f"{path}: cannot read as a numpy .npy or .npz file ({_short(exc)})"
-        ) from None
-    if not isinstance(array_, np.ndarray):
-        raise InputError(f"{path}: not a numpy .npy file")
+    from tokenclean._files import check_input  # (it imports this module)
+
+    check_input(path)
+    with _open_binary(path) as fh:
+        magic = fh.read(len(_NPY_MAGIC))
+        if magic.startswith(b"PK"):
+            return _load_npz(path, progress)
+        if magic != _NPY_MAGIC:
+            raise InputError(
+                f"{path}: not a numpy .npy or .npz file (it starts with neither the .npy "
+                "magic string nor a zip signature)"
+            )
+        fh.seek(0)
+        header = _npy_header(fh, path, "the array")
+        available = _file_size(fh) - fh.tell()
+        array_ = _map(path, fh.tell(), header, available, "the array")
     flat = _check_probs(array_, path, "the array")
     return PredProbs(path, flat, None, None, [], int(flat.shape[1]))
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+@dataclass(frozen=True)
+class _Header:
+    """An ``.npy`` header: the array's shape, dtype and order, and its size in bytes."""
+
+    shape: tuple[int, ...]
+    fortran: bool
+    dtype: np.dtype[Any]
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _npy_header(fh: BinaryIO, path: str, what: str) -> _Header:
+    """Read and check the ``.npy`` header at the position of ``fh``."""
+    fmt = np.lib.format
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns about Python 2 headers
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    except Exception as exc:  # hostile headers raise anything (ValueError, TokenError, ...)
+        raise InputError(f"{path}: {what} has an unreadable .npy header ({_short(exc)})") from None
+    if dtype.hasobject:
+        raise InputError(f"{path}: {what} holds Python objects, which are never loaded")
+    if any(d < 0 for d in shape):
+        raise InputError(f"{path}: {what} has a negative dimension in its shape {shape}")
+    return _Header(tuple(int(d) for d in shape), bool(fortran), dtype)
+
+
+def _too_short(path: str, what: str, header: _Header, available: int) -> InputError:
+    return InputError(
+        f"{path}: {what} is truncated or its header lies: shape {header.shape} of "
+        f"{header.dtype} needs {header.nbytes} bytes, but {max(available, 0)} follow the header"
+    )
+
+
+def _map(path: str, offset: int, header: _Header, available: int, what: str) -> np.ndarray:
+    """Memory-map the array that ``header`` describes at ``offset`` of ``path``."""
+    if header.nbytes > available:
+        raise _too_short(path, what, header, available)
+    order = "F" if header.fortran else "C"
+    try:
+        if header.nbytes == 0:
+            return np.zeros(header.shape, dtype=header.dtype, order=order)
+        mapped: np.ndarray = np.memmap(
+            path, dtype=header.dtype, mode="r", offset=offset, shape=header.shape, order=order
+        )
+    except (OSError, ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(f"{path}: cannot map {what} into memory ({_short(exc)})") from None
+    return mapped
+
+
 def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _check_probs(arr: np.ndarray, path: str, what: str, k: int | None = None) -> FloatArray:
@@ -633,48 +727,107 @@ def _check_probs(arr: np.ndarray, path: str, what: str, k: int | None = None) ->
     return arr
 
 
+#: Errors a damaged zip file raises while it is read.
+_ZIP_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,  # an unsupported compression method
+    RuntimeError,  # an encrypted member
+)
+
+
 def _load_npz(path: str, progress: Progress | None) -> PredProbs:
     try:
-        with zipfile.ZipFile(path) as zf:
-            members = {
-                info.filename[:-4]: info for info in zf.infolist() if info.filename.endswith(".npy")
-            }
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path}: cannot read as a numpy .npz file ({_short(exc)})") from None
-    with npz:
-        keys = list(npz.files)
-        if not keys:
-            raise InputError(f"{path}: the .npz file holds no arrays")
-        try:
-            if "pred_probs" in keys:
-                flat = _check_probs(
-                    _npz_array(path, npz, members, "pred_probs"), path, "'pred_probs'"
+        zf = zipfile.ZipFile(path)
+    except _ZIP_ERRORS as exc:
+        raise InputError(
+            f"{path}: not a readable .npz file: the zip archive is truncated or corrupt "
+            f"({_short(exc)})"
+        ) from None
+    with zf:
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                raise InputError(
+                    f"{path}: member {info.filename!r} is not a .npy array; an .npz file "
+                    "holds only .npy arrays"
                 )
-                lengths = None
-                if "lengths" in keys:
-                    lengths = _lengths(npz["lengths"], path)
-                return PredProbs(path, flat, lengths, None, [], int(flat.shape[1]))
-            if all(_NPZ_KEY.fullmatch(key) for key in keys):
-                keys.sort(key=lambda key: int(key[4:]))
-            arrays: list[FloatArray] = []
-            if progress is not None:
-                progress.total = len(keys)
-            k: int | None = None
-            try:
-                for i, key in enumerate(keys):
-                    if progress is not None and i % 256 == 0:
-                        progress.update(i)
-                    arr = _check_probs(npz[key], path, f"array {key!r}", k)
-                    k = int(arr.shape[1])
-                    arrays.append(arr)
-            finally:
-                if progress is not None:
-                    progress.close()
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise InputError(f"{path}: cannot read ({_short(exc)})") from None
-    assert k is not None
+            key = info.filename[:-4]
+            if key in members:
+                raise InputError(f"{path}: the .npz file holds two arrays named {key!r}")
+            members[key] = info
+        if not members:
+            raise InputError(f"{path}: the .npz file holds no arrays")
+        names = None
+        if "class_names" in members:
+            names = _class_names(_read_member(path, zf, members.pop("class_names")), path)
+        if "pred_probs" in members:
+            flat = _check_probs(
+                _npz_array(path, zf, members["pred_probs"]), path, "'pred_probs'"
+            )
+            lengths = None
+            if "lengths" in members:
+                lengths = _lengths(_read_member(path, zf, members["lengths"]), path)
+            probs = PredProbs(path, flat, lengths, None, [], int(flat.shape[1]))
+        else:
+            probs = _sentence_arrays(path, zf, members, progress)
+    if names is not None:
+        if len(names) != probs.num_classes:
+            raise InputError(
+                f"{path}: 'class_names' has {len(names)} names but the probabilities have "
+                f"{probs.num_classes} columns"
+            )
+        probs.class_names = names
+    return probs
+
+
+def _sentence_arrays(
+    path: str, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], progress: Progress | None
+) -> PredProbs:
+    keys = list(members)
+    if not keys:
+        raise InputError(f"{path}: the .npz file holds no probability arrays")
+    if all(_NPZ_KEY.fullmatch(key) for key in keys):
+        keys.sort(key=lambda key: int(key[4:]))
+    arrays: list[FloatArray] = []
+    if progress is not None:
+        progress.total = len(keys)
+    k: int | None = None
+    try:
+        for i, key in enumerate(keys):
+            if progress is not None and i % 256 == 0:
+                progress.update(i)
+            arr = _read_member(path, zf, members[key])
+            if arr.shape == (0,) and arr.dtype.kind == "f":
+                arrays.append(arr)  # an empty sentence: given its columns below
+                continue
+            arr = _check_probs(arr, path, f"array {key!r}", k)
+            k = int(arr.shape[1])
+            arrays.append(arr)
+    finally:
+        if progress is not None:
+            progress.close()
+    if k is None:
+        raise InputError(f"{path}: every array is empty, so the number of classes is unknown")
+    arrays = [a.reshape(0, k) if a.ndim == 1 else a for a in arrays]
+    for key, arr in zip(keys, arrays):
+        _check_probs(arr, path, f"array {key!r}", k)
     return PredProbs(path, None, None, arrays, keys, k)
+
+
+def _class_names(arr: np.ndarray, path: str) -> list[str]:
+    if arr.ndim != 1 or arr.dtype.kind != "U":
+        raise InputError(
+            f"{path}: 'class_names' has shape {arr.shape} and dtype {arr.dtype}; expected a "
+            "1-D array of strings"
+        )
+    names = [str(name) for name in arr.tolist()]
+    if len(set(names)) != len(names) or not all(names):
+        raise InputError(f"{path}: 'class_names' holds an empty or repeated name")
+    return names
 
 
 def _lengths(arr: np.ndarray, path: str) -> IntArray:
@@ -685,47 +838,75 @@ def _lengths(arr: np.ndarray, path: str) -> IntArray:
         )
     if arr.size and arr.min() < 0:
         raise InputError(f"{path}: 'lengths' holds a negative count")
+    if arr.size and int(arr.max()) > _INT64_MAX:
+        i = int(np.argmax(arr))
+        raise InputError(
+            f"{path}: lengths[{i}] is {int(arr[i])}, more tokens than a sentence can have"
+        )
     return arr.astype(np.int64)
 
 
-def _npz_array(path: str, npz: Any, members: dict[str, zipfile.ZipInfo], key: str) -> np.ndarray:
-    """``npz[key]``, memory-mapped when the member is stored uncompressed (``np.savez``)."""
-    info = members.get(key)
-    if info is not None and info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
-        mapped = _map_member(path, info)
-        if mapped is not None:
-            return mapped
-    result: np.ndarray = npz[key]
-    return result
+_INT64_MAX = 2**63 - 1
+#: Most a deflated stream can expand (deflate's limit is about 1032 to 1).
+_DEFLATE_RATIO = 1100
 
 
-def _map_member(path: str, info: zipfile.ZipInfo) -> np.ndarray | None:
-    """Memory-map an uncompressed ``.npy`` member of a zip file; None if it cannot be."""
-    fmt = np.lib.format
-    try:
-        with open(path, "rb") as fh:
+def _npz_array(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """A member, memory-mapped when it is stored uncompressed (``np.savez``)."""
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
+        return _map_member(path, info)
+    return _read_member(path, zf, info)
+
+
+def _map_member(path: str, info: zipfile.ZipInfo) -> np.ndarray:
+    """Memory-map an uncompressed ``.npy`` member of a zip file."""
+    what = f"member {info.filename!r}"
+    with _open_binary(path) as fh:
+        size = _file_size(fh)
+        try:
             fh.seek(info.header_offset)
             local = fh.read(30)
-            if len(local) != 30 or local[:4] != b"PK\x03\x04":
-                return None
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            fh.seek(info.header_offset + 30 + name_len + extra_len)
-            version = fmt.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = fmt.read_array_header_1_0(fh)
-            elif version == (2, 0):
-                shape, fortran, dtype = fmt.read_array_header_2_0(fh)
-            else:
-                return None
-            offset = fh.tell()
-        if dtype.hasobject or int(np.prod(shape)) == 0:
-            return None
-        mapped = np.memmap(
-            path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read {what} ({_short(exc)})") from None
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise InputError(f"{path}: the zip archive is corrupt (no local header for {what})")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        header = _npy_header(fh, path, what)
+        offset = fh.tell()
+    end = start + info.file_size
+    if end > size:
+        raise InputError(f"{path}: the zip archive is truncated ({what} runs past its end)")
+    return _map(path, offset, header, end - offset, what)
+
+
+def _read_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """Read a (possibly compressed) ``.npy`` member, its header checked first."""
+    what = f"member {info.filename!r}"
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > _DEFLATE_RATIO * max(
+        info.compress_size, 1
+    ):
+        raise InputError(
+            f"{path}: the zip archive is corrupt ({what} claims {info.file_size} bytes from "
+            f"{info.compress_size} compressed bytes)"
         )
-        return mapped
-    except (OSError, ValueError, struct.error):
-        return None
+    try:
+        with zf.open(info) as stream:
+            header = _npy_header(stream, path, what)  # type: ignore[arg-type]
+            available = info.file_size - stream.tell()
+            if header.nbytes > available:
+                raise _too_short(path, what, header, available)
+            data = stream.read(header.nbytes)
+            if len(data) != header.nbytes:
+                raise _too_short(path, what, header, len(data))
+            stream.read(1)  # reach the end: the CRC is checked there
+    except _ZIP_ERRORS as exc:
+        raise InputError(f"{path}: cannot read {what}: corrupt data ({_short(exc)})") from None
+    order = "F" if header.fortran else "C"
+    arr = np.frombuffer(data, dtype=header.dtype) if data else np.zeros(0, header.dtype)
+    result: np.ndarray = arr.reshape(header.shape, order=order)
+    return result
 
 
 def stderr_is_terminal() -> bool:
