@@ -193,7 +193,7 @@ def int_labels(labels: object, name: str = "labels") -> np.ndarray:
         items = list(labels)  # type: ignore[call-overload]
         if all(isinstance(x, (int, np.integer)) for x in items):
             if any(not -_INT64_MAX - 1 <= int(x) <= _INT64_MAX for x in items):
-                raise ValueError(f"{name} hold a value too large to be a class id")
+                raise ValueError(f"{name} hold a value beyond the int64 range")
             arr = np.array([int(x) for x in items], dtype=np.int64)
     if arr.dtype.kind == "b":
         raise TypeError(f"{name} are booleans; {what}")
@@ -205,7 +205,8 @@ def int_labels(labels: object, name: str = "labels") -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} have shape {arr.shape}; they must be 1-D")
     if arr.dtype.kind == "u" and arr.size and arr.max() > _INT64_MAX:
-        raise ValueError(f"{name} hold {arr.max()}, too large to be a class id")
+        too_large = "too large to be a class id" if name == "labels" else "more than int64 holds"
+        raise ValueError(f"{name} hold {arr.max()}, {too_large}")
     return arr.astype(np.dtype(np.int64).newbyteorder("="), copy=False)
 
 

@@ -675,6 +675,8 @@ def _npy_header(fh: BinaryIO, path: str, what: str) -> _Header:
                 shape, fortran, dtype = fmt.read_array_header_2_0(fh)
             else:
                 raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    except (zipfile.BadZipFile, zlib.error):
+        raise  # the zip member's data is damaged, not its header: the caller says so
     except Exception as exc:  # hostile headers raise anything (ValueError, TokenError, ...)
         raise InputError(f"{path}: {what} has an unreadable .npy header ({_short(exc)})") from None
     if dtype.hasobject:
