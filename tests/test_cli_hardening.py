@@ -131,9 +131,7 @@ def assert_child_error(result: subprocess.CompletedProcess[str], *fragments: str
 def npy_bytes(shape: Any, descr: str = "<f8", data: bytes = b"") -> bytes:
     """An .npy file whose header says ``shape`` (true or not), followed by ``data``."""
     buf = io.BytesIO()
-    npy_format.write_array_header_1_0(
-        buf, {"descr": descr, "fortran_order": False, "shape": shape}
-    )
+    npy_format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
     return buf.getvalue() + data
 
 
@@ -287,7 +285,9 @@ def test_npz_never_loads_pickles(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_output_to_a_full_device(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+def test_output_to_a_full_device(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
     assert_error(run(capsys, *good_argv(files), "--output", "/dev/full"), "/dev/full: cannot write")
 
 

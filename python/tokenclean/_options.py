@@ -30,7 +30,7 @@ FILTER_KEYWORDS = frozenset(
 )
 _PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
 _INT64_MAX = 2**63 - 1
-MAX_THREADS = 256
+MAX_THREADS = 256  # as in src/parallel.rs, which also caps TOKENCLEAN_NUM_THREADS
 
 
 def _is_real(x: object) -> bool:

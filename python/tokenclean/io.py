@@ -26,7 +26,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TextIO, Union
+from typing import Any, BinaryIO, Literal, TextIO, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -661,6 +661,10 @@ class _Header:
     def nbytes(self) -> int:
         return math.prod(self.shape) * self.dtype.itemsize
 
+    @property
+    def order(self) -> Literal["C", "F"]:
+        return "F" if self.fortran else "C"
+
 
 def _npy_header(fh: BinaryIO, path: str, what: str) -> _Header:
     """Read and check the ``.npy`` header at the position of ``fh``."""
@@ -697,12 +701,17 @@ def _map(path: str, offset: int, header: _Header, available: int, what: str) -> 
     """Memory-map the array that ``header`` describes at ``offset`` of ``path``."""
     if header.nbytes > available:
         raise _too_short(path, what, header, available)
-    order = "F" if header.fortran else "C"
     try:
         if header.nbytes == 0:
-            return np.zeros(header.shape, dtype=header.dtype, order=order)
+            empty: np.ndarray = np.zeros(header.shape, dtype=header.dtype, order=header.order)
+            return empty
         mapped: np.ndarray = np.memmap(
-            path, dtype=header.dtype, mode="r", offset=offset, shape=header.shape, order=order
+            path,
+            dtype=header.dtype,
+            mode="r",
+            offset=offset,
+            shape=header.shape,
+            order=header.order,
         )
     except (OSError, ValueError, OverflowError, MemoryError) as exc:
         raise InputError(f"{path}: cannot map {what} into memory ({_short(exc)})") from None
@@ -767,9 +776,7 @@ def _load_npz(path: str, progress: Progress | None) -> PredProbs:
         if "class_names" in members:
             names = _class_names(_read_member(path, zf, members.pop("class_names")), path)
         if "pred_probs" in members:
-            flat = _check_probs(
-                _npz_array(path, zf, members["pred_probs"]), path, "'pred_probs'"
-            )
+            flat = _check_probs(_npz_array(path, zf, members["pred_probs"]), path, "'pred_probs'")
             lengths = None
             if "lengths" in members:
                 lengths = _lengths(_read_member(path, zf, members["lengths"]), path)
@@ -905,9 +912,8 @@ def _read_member(path: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.nd
             stream.read(1)  # reach the end: the CRC is checked there
     except _ZIP_ERRORS as exc:
         raise InputError(f"{path}: cannot read {what}: corrupt data ({_short(exc)})") from None
-    order = "F" if header.fortran else "C"
     arr = np.frombuffer(data, dtype=header.dtype) if data else np.zeros(0, header.dtype)
-    result: np.ndarray = arr.reshape(header.shape, order=order)
+    result: np.ndarray = arr.reshape(header.shape, order=header.order)
     return result
 
 
