@@ -298,6 +298,13 @@ def test_stdout_to_a_full_device(files: dict[str, Path]) -> None:
     assert_child_error(result, "standard output: cannot write: No space left on device")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_demo_to_a_full_device() -> None:
+    with open("/dev/full", "w") as full:
+        result = child(["demo"], stdout=full)
+    assert_child_error(result, "standard output: cannot write: No space left on device")
+
+
 def test_file_size_limit_leaves_the_output_as_it_was(files: dict[str, Path]) -> None:
     out = files["conll"].parent / "report.json"
     out.write_text("the previous report\n", encoding="utf-8")

@@ -145,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"a command is required (try '{_PROG} find-issues --help' or '{_PROG} demo')")
         return 2
     try:
-        if args.command == "demo":
-            return _demo(top=args.top, rank_by=args.rank_by)
         try:
+            if args.command == "demo":
+                return _demo(top=args.top, rank_by=args.rank_by)
             run = getattr(args, "run", None)
             if run is not None:
                 status: int = run(args)
@@ -373,7 +373,6 @@ def _demo(*, top: int, rank_by: str) -> int:
     except (ValueError, TypeError) as exc:
         _error(f"{type(exc).__name__}: {exc}")
         return 2
-    out = sys.stdout
     summary = _Summary(
         title="WNUT-17 test sample",
         sentences=len(sample.labels),
@@ -383,8 +382,9 @@ def _demo(*, top: int, rank_by: str) -> int:
         rank_by=rank_by,
     )
     rows = _sample_rows(sample, issues[:top], rank_by)
-    lines = _table(summary, rows, color=_use_color(out))
-    _write(out, "\n".join(lines) + "\n")
+    with _files.atomic_output(_files.STDOUT) as out:
+        lines = _table(summary, rows, color=_use_color(out))
+        _write(out, "\n".join(lines) + "\n")
     return 0
 
 
