@@ -24,13 +24,13 @@ import numpy.lib.format as npy_format
 import pytest
 
 import tokenclean
+from test_cli import ERROR, assert_error, run
 from tokenclean import _files, cli
 from tokenclean._options import MAX_THREADS, int_labels
 from tokenclean.datasets import load_wnut17_sample
 from tokenclean.filter import find_label_issues as find_mc
 from tokenclean.io import MAX_CONLL_LINE, InputError, load_pred_probs
 
-ERROR = "tokenclean: error: "
 SRC = str(Path(__file__).resolve().parents[1] / "python")
 CHILD_TIMEOUT = 120.0  # seconds a child run may take before it counts as hung
 
@@ -64,26 +64,9 @@ def files(tmp_path: Path, sample: Any) -> dict[str, Path]:
     return {"conll": conll, "jsonl": jsonl, "npy": npy, "classes": classes}
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def good_argv(files: dict[str, Path], data: str = "conll") -> list[object]:
     return ["find-issues", files[data], "--pred-probs", files["npy"], "--classes-file",
             files["classes"]]  # fmt: skip
-
-
-def assert_error(result: tuple[int, str, str], *fragments: str) -> str:
-    """Exit code 2, nothing on stdout, one line on stderr containing every fragment."""
-    code, out, err = result
-    assert code == 2, (code, err)
-    assert out == ""
-    assert err.startswith(ERROR) and err.endswith("\n") and err.count("\n") == 1, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
-    return err
 
 
 def child(
