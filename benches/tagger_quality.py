@@ -40,6 +40,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "lbfgs50": {"max_iterations": 50},
     "lbfgs30": {"max_iterations": 30},
+    "lbfgs20": {"max_iterations": 20},
+    "lbfgs15": {"max_iterations": 15},
     "l2sgd10": {"algorithm": "l2sgd", "c2": 0.1, "max_iterations": 10},
     "l2sgd20": {"algorithm": "l2sgd", "c2": 0.1, "max_iterations": 20},
 }

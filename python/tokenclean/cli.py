@@ -5,6 +5,7 @@ Commands:
                  probabilities (``.npy``/``.npz``), and report them as a table, JSON Lines
                  or CSV.
     demo         the same report for the bundled WNUT-17 sample.
+    sample       write the bundled WNUT-17 sample as a CoNLL or JSON Lines file.
 
 Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
 (one line on stderr naming the file and, where there is one, the line), 1 when the reader
@@ -372,9 +373,43 @@ def _build_parser() -> argparse.ArgumentParser:
         default="self_confidence",
         help="label quality score that orders the issues (default: self_confidence)",
     )
+    sample = commands.add_parser(
+        "sample",
+        help="write the bundled WNUT-17 sample as an annotation file to try the commands on",
+        description=(
+            "Write the bundled WNUT-17 sample (300 sentences of the test split, CC BY 4.0) to "
+            "FOLDER/wnut17.conll (token<TAB>tag, blank lines between sentences), or to "
+            "FOLDER/wnut17.jsonl with --format jsonl, and print the file's path."
+        ),
+    )
+    sample.add_argument("folder", metavar="FOLDER", help="where to write (created if missing)")
+    sample.add_argument("--format", choices=("conll", "jsonl"), default="conll")
+    sample.set_defaults(run=_write_sample)
+
     for command in _COMMANDS:
         command(commands)
     return parser
+
+
+def _write_sample(args: argparse.Namespace) -> int:
+    sample = load_wnut17_sample()
+    path = os.path.join(args.folder, f"wnut17.{args.format}")
+    lines = []
+    for words, labels in zip(sample.tokens, sample.labels):
+        tags = [sample.class_names[t] for t in labels]
+        if args.format == "jsonl":
+            lines.append(json.dumps({"tokens": words, "tags": tags}, ensure_ascii=False) + "\n")
+        else:
+            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            lines.append("\n")
+    try:
+        os.makedirs(args.folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(path)
+    return 0
 
 
 #: Other modules' subcommands: each entry is called with the subparsers object, adds its
@@ -586,16 +621,16 @@ def _crf_pred_probs(
     """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
     from tokenclean.models import class_order, cross_val_pred_probs
 
+    if len(corpus.tags) < 2:
+        raise InputError(
+            f"{corpus.path}: every token is tagged {corpus.tags[0]!r}; a single tag leaves "
+            "nothing to learn or to check"
+        )
     non_empty = int(np.count_nonzero(corpus.lengths))
     if non_empty < args.folds or args.folds < 2:
         raise InputError(
             f"{corpus.path}: {non_empty} sentence{'s' * (non_empty != 1)} cannot be split into "
             f"--folds {args.folds} (at least 2, at most the number of sentences)"
-        )
-    if len(corpus.tags) < 2:
-        raise InputError(
-            f"{corpus.path}: every token is tagged {corpus.tags[0]!r}; a single tag leaves "
-            "nothing to learn or to check"
         )
     tag_names = [str(tag) for tag in corpus.tags]
     if classes is not None:

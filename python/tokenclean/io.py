@@ -433,7 +433,7 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
     with _open_binary(path) as fh:
         if progress is not None:
             progress.total = max(_file_size(fh), 1)
-        offset = count = lineno = start_line = start_offset = 0
+        offset = count = lineno = start_line = start_offset = width = width_line = 0
         try:
             for raw in fh:
                 lineno += 1
@@ -463,6 +463,13 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
                         f"tag in {where}, so at least {need} are needed (choose the tag's "
                         "column with --tag-column)"
                     )
+                if len(columns) != width:
+                    if width:
+                        raise InputError(
+                            f"{path}:{lineno}: found {len(columns)} columns, but line "
+                            f"{width_line} has {width}; every token line needs the same columns"
+                        )
+                    width, width_line = len(columns), lineno
                 if count == 0:
                     start_line, start_offset = lineno, line_offset
                 count += 1

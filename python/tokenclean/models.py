@@ -346,7 +346,11 @@ def cross_val_pred_probs(
     workers = min(n_jobs or os.cpu_count() or 1, n_folds)
 
     folds = fold_of_sentences(len(tokens), n_folds, seed)
-    params = {**CRF_PARAMS, **(crf_params or {})}
+    params = dict(CRF_PARAMS)
+    if crf_params and crf_params.get("algorithm", params["algorithm"]) != params["algorithm"]:
+        # Another trainer takes other parameters: keep only the ones every trainer has.
+        params = {"feature.possible_transitions": True, "max_iterations": 100}
+    params.update(crf_params or {})
     job = _Job(tokens, tags, folds, names, params)
     lengths = np.fromiter((len(s) for s in tokens), dtype=np.int64, count=len(tokens))
     starts = np.concatenate(([0], np.cumsum(lengths)))
