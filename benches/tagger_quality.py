@@ -42,6 +42,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "lbfgs30": {"max_iterations": 30},
     "lbfgs20": {"max_iterations": 20},
     "lbfgs15": {"max_iterations": 15},
+    "lbfgs30-minfreq2": {"max_iterations": 30, "feature.minfreq": 2},
     "l2sgd10": {"algorithm": "l2sgd", "c2": 0.1, "max_iterations": 10},
     "l2sgd20": {"algorithm": "l2sgd", "c2": 0.1, "max_iterations": 20},
 }
