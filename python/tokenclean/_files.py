@@ -104,8 +104,11 @@ def check_unchanged(path: str, before: Stamp) -> None:
         )
 
 
-def check_output_not_input(output: str | None, inputs: Iterable[str | None]) -> None:
-    """Raise :class:`InputError` if ``output`` is one of ``inputs`` (same file, or same path)."""
+def check_output_not_input(
+    output: str | None, inputs: Iterable[str | None], option: str = "--output"
+) -> None:
+    """Raise :class:`InputError` if ``output`` (given with ``option``) is one of ``inputs``
+    (the same file, or the same path)."""
     if output is None or output == STDOUT:
         return
     target = os.path.realpath(output)
@@ -117,7 +120,7 @@ def check_output_not_input(output: str | None, inputs: Iterable[str | None]) -> 
             with contextlib.suppress(OSError):
                 same = os.path.samefile(output, path)
         if same:
-            raise InputError(f"{output}: --output would overwrite an input file ({path})")
+            raise InputError(f"{output}: {option} would overwrite an input file ({path})")
 
 
 # --- output ----------------------------------------------------------------------------------

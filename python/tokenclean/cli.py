@@ -5,6 +5,7 @@ Commands:
                  probabilities (``.npy``/``.npz``), and report them as a table, JSON Lines
                  or CSV.
     demo         the same report for the bundled WNUT-17 sample.
+    sample       write the bundled WNUT-17 sample as a CoNLL or JSON Lines file.
 
 Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
 (one line on stderr naming the file and, where there is one, the line), 1 when the reader
@@ -23,6 +24,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from tokenclean import _core, _files
 from tokenclean._options import MAX_THREADS, float_probs
 from tokenclean.datasets import WnutSample, load_wnut17_sample
 from tokenclean.io import (
-    Corpus,
+    Corpora,
     InputError,
     PredProbs,
     Progress,
@@ -62,7 +64,7 @@ FILTER_METHODS = (
 )
 OUTPUT_FORMATS = ("table", "json", "csv")
 #: Columns of ``--format json`` objects and ``--format csv`` rows.
-FIELDS = ("sentence", "token", "word", "given", "suggested", "score")
+FIELDS = ("sentence", "token", "word", "given", "suggested", "score", "file", "line")
 _DEFAULT_TOP = 10  # issues shown in a table unless --top says otherwise
 _PROG = "tokenclean"
 _HIGHLIGHT = "\x1b[1;31m"  # bold red
@@ -108,7 +110,7 @@ class _Row:
     p_given: float
     p_suggested: float
     score: float
-    location: str | None = None
+    location: tuple[str, int] | None = None
 
     @property
     def word(self) -> str:
@@ -231,12 +233,52 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_FIND_ISSUES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    find.add_argument("data", metavar="DATA", help="CoNLL column file, or .jsonl/.json")
+    find.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="+",
+        help="CoNLL column files, or .jsonl/.json; several files are one corpus",
+    )
     find.add_argument(
         "--pred-probs",
-        required=True,
         metavar="PROBS",
-        help="predicted probabilities: .npy (tokens, classes) or .npz",
+        help="predicted probabilities: .npy (tokens, classes) or .npz; without it, a built-in "
+        "CRF computes them by cross-validation over DATA",
+    )
+    model = find.add_argument_group("the built-in model (without --pred-probs)")
+    model.add_argument(
+        "--model",
+        choices=("crf",),
+        default="crf",
+        help="crf (default): a linear-chain CRF (python-crfsuite) over word, affix, shape and "
+        "neighbour features",
+    )
+    model.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="cross-validation folds (default: 5); each sentence is scored by the model "
+        "trained on the other folds",
+    )
+    model.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="seed of the shuffle that deals sentences into folds (default: 0)",
+    )
+    model.add_argument(
+        "--save-pred-probs",
+        metavar="FILE.npz",
+        help="also write the computed probabilities, sentence lengths and class names to an "
+        ".npz that --pred-probs reads back",
+    )
+    model.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar while training (it is shown only on a terminal)",
     )
     inputs = find.add_argument_group("reading DATA")
     inputs.add_argument(
@@ -350,9 +392,43 @@ def _build_parser() -> argparse.ArgumentParser:
         default="self_confidence",
         help="label quality score that orders the issues (default: self_confidence)",
     )
+    sample = commands.add_parser(
+        "sample",
+        help="write the bundled WNUT-17 sample as an annotation file to try the commands on",
+        description=(
+            "Write the bundled WNUT-17 sample (300 sentences of the test split, CC BY 4.0) to "
+            "FOLDER/wnut17.conll (token<TAB>tag, blank lines between sentences), or to "
+            "FOLDER/wnut17.jsonl with --format jsonl, and print the file's path."
+        ),
+    )
+    sample.add_argument("folder", metavar="FOLDER", help="where to write (created if missing)")
+    sample.add_argument("--format", choices=("conll", "jsonl"), default="conll")
+    sample.set_defaults(run=_write_sample)
+
     for command in _COMMANDS:
         command(commands)
     return parser
+
+
+def _write_sample(args: argparse.Namespace) -> int:
+    sample = load_wnut17_sample()
+    path = os.path.join(args.folder, f"wnut17.{args.format}")
+    lines = []
+    for words, labels in zip(sample.tokens, sample.labels):
+        tags = [sample.class_names[t] for t in labels]
+        if args.format == "jsonl":
+            lines.append(json.dumps({"tokens": words, "tags": tags}, ensure_ascii=False) + "\n")
+        else:
+            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            lines.append("\n")
+    try:
+        os.makedirs(args.folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(path)
+    return 0
 
 
 #: Other modules' subcommands: each entry is called with the subparsers object, adds its
@@ -432,7 +508,7 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         number = f"#{rank}"
         if color:
             number = f"{_BOLD}{number}{_RESET}"
-        where = f" ({_printable(row.location)})" if row.location else ""
+        where = f" ({_printable(row.location[0])}:{row.location[1]})" if row.location else ""
         given, suggested = _printable(str(row.given)), _printable(str(row.suggested))
         heading = (
             f"{number}  sentence {row.sentence}, token {row.token}{where}: given {given}, "
@@ -481,16 +557,22 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
-    for path in (args.data, args.pred_probs):
+    if args.pred_probs is not None and args.save_pred_probs is not None:
+        raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
+    inputs = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    for path in inputs:
         _files.check_input(path)
     if args.classes_file is not None:
         _files.check_input(args.classes_file, allow_stream=True)  # read once
-    _files.check_output_not_input(args.output, (args.data, args.pred_probs, args.classes_file))
-    if args.tag_column is not None and data_format(args.data, args.format_in) == "jsonl":
-        raise InputError(
-            f"{args.data}: --tag-column is for CoNLL files; name the JSON field of the tags "
-            "with --tags-field"
-        )
+    for option, out in (("--output", args.output), ("--save-pred-probs", args.save_pred_probs)):
+        _files.check_output_not_input(out, [*inputs, args.classes_file], option)
+    if args.tag_column is not None:
+        for path in args.data:
+            if data_format(path, args.format_in) == "jsonl":
+                raise InputError(
+                    f"{path}: --tag-column is for CoNLL files; name the JSON field of the tags "
+                    "with --tags-field"
+                )
     classes: list[str] | None = None
     classes_source = "--classes"
     if args.classes is not None:
@@ -498,19 +580,29 @@ def _find_issues(args: argparse.Namespace) -> int:
     elif args.classes_file is not None:
         classes = read_classes_file(args.classes_file)
         classes_source = args.classes_file
-    stamps = {path: _files.stamp(path) for path in (args.data, args.pred_probs)}
+    stamps = {path: _files.stamp(path) for path in inputs}
 
-    corpus = read_corpus(
-        args.data,
-        format=args.format_in,
-        tag_column=-1 if args.tag_column is None else args.tag_column,
-        tokens_field=args.tokens_field,
-        tags_field=args.tags_field,
-        progress=_progress(args.data),
+    corpus = Corpora(
+        [
+            read_corpus(
+                path,
+                format=args.format_in,
+                tag_column=-1 if args.tag_column is None else args.tag_column,
+                tokens_field=args.tokens_field,
+                tags_field=args.tags_field,
+                progress=_progress(path),
+            )
+            for path in args.data
+        ]
     )
-    probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
-    labels, names = _class_ids(corpus, probs, classes, classes_source)
-    probs = probs.aligned_with(corpus)
+    if args.pred_probs is None:
+        probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
+    else:
+        probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
+        if classes is None and probs.class_names is not None:
+            classes, classes_source = probs.class_names, f"{args.pred_probs} (class_names)"
+        labels, names = _class_ids(corpus, probs, classes, classes_source)
+        probs = probs.aligned_with(corpus)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
     pairs = _run(corpus, probs, labels, starts, args)
@@ -535,7 +627,7 @@ def _find_issues(args: argparse.Namespace) -> int:
                     p_given=float(row[given]),
                     p_suggested=float(row[suggested]),
                     score=score,
-                    location=f"{corpus.path}:{corpus.token_line(s, t)}",
+                    location=corpus.location(s, t),
                 )
 
     summary = _Summary(
@@ -552,6 +644,80 @@ def _find_issues(args: argparse.Namespace) -> int:
         for path, before in stamps.items():
             _files.check_unchanged(path, before)
     return 0
+
+
+def _crf_pred_probs(
+    corpus: Corpora, classes: list[str] | None, source: str, args: argparse.Namespace
+) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
+    """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
+    from tokenclean.models import class_order, cross_val_pred_probs
+
+    if len(corpus.tags) < 2:
+        raise InputError(
+            f"{corpus.path}: every token is tagged {corpus.tags[0]!r}; a single tag leaves "
+            "nothing to learn or to check"
+        )
+    non_empty = int(np.count_nonzero(corpus.lengths))
+    if non_empty < args.folds or args.folds < 2:
+        raise InputError(
+            f"{corpus.path}: {non_empty} sentence{'s' * (non_empty != 1)} cannot be split into "
+            f"--folds {args.folds} (at least 2, at most the number of sentences)"
+        )
+    tag_names = [str(tag) for tag in corpus.tags]
+    if classes is not None:
+        names: list[str] = list(classes)
+        if corpus.integer_tags:
+            _check_ids(corpus, len(names), source, "classes")
+            lookup = np.array(corpus.tags, dtype=np.int64)
+        else:
+            index = {name: i for i, name in enumerate(names)}
+            for tag, where in zip(tag_names, corpus.tag_where):
+                if tag not in index:
+                    raise InputError(f"{where}: tag {tag!r} is not in {source}")
+            lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    elif corpus.integer_tags:
+        k = max(int(tag) for tag in corpus.tags) + 1
+        names = [str(i) for i in range(k)]
+        lookup = np.array(corpus.tags, dtype=np.int64)
+    else:
+        names = class_order([tag_names])
+        index = {name: i for i, name in enumerate(names)}
+        lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    labels = lookup[corpus.tag_ids]
+    cuts = np.cumsum(corpus.lengths)[:-1]
+    tags = [[names[i] for i in part] for part in np.split(labels, cuts)]
+    pred_probs, _ = cross_val_pred_probs(
+        corpus.all_words(),
+        tags,
+        n_folds=args.folds,
+        seed=args.seed,
+        n_jobs=args.threads,
+        class_names=names,
+        progress=stderr_is_terminal() and not args.quiet,
+    )
+    flat = np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names)), np.float32)
+    if args.save_pred_probs is not None:
+        _save_pred_probs(args.save_pred_probs, flat, corpus.lengths, names)
+    source_name = f"the {args.model.upper()} probabilities"
+    return PredProbs(source_name, flat, None, None, [], len(names)), labels, list(names)
+
+
+def _save_pred_probs(
+    path: str, flat: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64], names: list[str]
+) -> None:
+    """Write ``pred_probs``, ``lengths`` and ``class_names`` to ``path`` all at once."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tokenclean-", suffix=".npz", dir=folder)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, pred_probs=flat, lengths=lengths, class_names=np.array(names, dtype=str))
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _probs_row(
@@ -579,33 +745,35 @@ def _parse_classes(text: str) -> list[str]:
     return names
 
 
+def _check_ids(corpus: Corpora, k: int, holder: str, unit: str = "columns") -> None:
+    for tag, where in zip(corpus.tags, corpus.tag_where):
+        assert isinstance(tag, int)
+        if tag >= k:
+            raise InputError(
+                f"{where}: tag {tag} is not a class id of {holder}, which has {k} {unit} "
+                f"(ids 0 to {k - 1})"
+            )
+
+
 def _class_ids(
-    corpus: Corpus, probs: PredProbs, classes: list[str] | None, source: str
+    corpus: Corpora, probs: PredProbs, classes: list[str] | None, source: str
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
-    if classes is None and probs.class_names is not None:
-        classes, source = probs.class_names, f"'class_names' of {probs.path}"
     if classes is not None and len(classes) != k:
         raise InputError(
             f"{source} gives {len(classes)} class names but {probs.path} has {k} columns "
             "(classes); give one name per column"
         )
     if corpus.integer_tags:
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
-            assert isinstance(tag, int)
-            if tag >= k:
-                raise InputError(
-                    f"{data}:{line}: tag {tag} is not a class id of {probs.path}, which has "
-                    f"{k} columns (ids 0 to {k - 1})"
-                )
+        _check_ids(corpus, k, probs.path)
         lookup = np.array(corpus.tags, dtype=np.int64)
         names: list[Tag] = list(classes) if classes is not None else list(range(k))
     elif classes is not None:
         index = {name: i for i, name in enumerate(classes)}
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
+        for tag, where in zip(corpus.tags, corpus.tag_where):
             if tag not in index:
-                raise InputError(f"{data}:{line}: tag {tag!r} is not in {source}")
+                raise InputError(f"{where}: tag {tag!r} is not in {source}")
         lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
         names = list(classes)
     else:
@@ -626,7 +794,7 @@ def _shortlist(names: Sequence[str], most: int = 12) -> str:
 
 
 def _run(
-    corpus: Corpus,
+    corpus: Corpora,
     probs: PredProbs,
     labels: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
@@ -657,7 +825,7 @@ def _run(
     return np.array(found, dtype=np.int64).reshape(-1, 2)
 
 
-def _culprit(message: str, corpus: Corpus, probs: PredProbs) -> str:
+def _culprit(message: str, corpus: Corpora, probs: PredProbs) -> str:
     """The file an engine error is about: PROBS unless only the labels (DATA) are named."""
     if "pred_probs" not in message and "label" in message:
         return corpus.path
@@ -708,8 +876,9 @@ def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, c
     out.flush()
 
 
-def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float]:
-    return row.sentence, row.token, row.word, row.given, row.suggested, row.score
+def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float, str | None, int | None]:
+    path, line = row.location if row.location is not None else (None, None)
+    return row.sentence, row.token, row.word, row.given, row.suggested, row.score, path, line
 
 
 def _is_utf(stream: TextIO) -> bool:
