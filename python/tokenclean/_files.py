@@ -100,7 +100,8 @@ def check_unchanged(path: str, before: Stamp) -> None:
         now = None
     if now != before:
         raise InputError(
-            f"{path}: the file changed while tokenclean ran; nothing was written (run again)"
+            f"{path}: the file changed while tokenclean ran, so the report cannot be trusted "
+            "(an --output file is left as it was); run again"
         )
 
 
@@ -134,7 +135,7 @@ def atomic_output(path: str | None, *, fsync: bool = False) -> Iterator[TextIO]:
     temporary file in the same folder, renamed over ``path`` when the ``with`` block ends
     without an error, and removed otherwise: ``path`` is then left as it was. Other existing
     paths (``/dev/null``, a pipe) are written directly. Write errors raise
-    :class:`OutputError`; an error raised inside the block propagates unchanged.
+    :class:`OutputError`; other errors raised inside the block propagate unchanged.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "report.txt")
