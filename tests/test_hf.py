@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
 import tokenclean  # noqa: E402
 import tokenclean.hf  # noqa: E402
+from tokenclean.datasets import load_wnut17_sample  # noqa: E402
 from tokenclean.hf import (  # noqa: E402
     HFCorpus,
     corpus_from_disk,
@@ -219,9 +221,9 @@ def tags_only(rows: list[Any], feature: Any) -> Dataset:
 @pytest.mark.parametrize(
     ("feature", "rows", "shown"),
     [
-        (Sequence(Value("string")), [["O", "B-PER"]], "Value('string')"),
-        (Value("int64"), [3], "Value('int64')"),
-        (Sequence(Value("int64")), [[0, 1]], "Value('int64')"),
+        (Sequence(Value("string")), [["O", "B-PER"]], "string"),
+        (Value("int64"), [3], "int64"),
+        (Sequence(Value("int64")), [[0, 1]], "int64"),
     ],
 )
 def test_tags_that_are_not_class_labels(feature: Any, rows: list[Any], shown: str) -> None:
@@ -349,3 +351,18 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(tokenclean.hf, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Hugging Face datasets") :]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    script = tmp_path / "example.py"
+    script.write_text(match.group(1), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+    )
+    sample = load_wnut17_sample()
+    s, t = tokenclean.find_label_issues(sample.labels, sample.pred_probs)[0]
+    assert run.stdout.split() == [sample.tokens[s][t], sample.class_names[sample.labels[s][t]]]
