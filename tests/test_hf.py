@@ -235,6 +235,30 @@ def test_tags_that_are_not_class_labels(feature: Any, rows: list[Any], shown: st
     assert shown in str(e.value)
 
 
+def test_large_list_columns_are_read() -> None:
+    large_list = getattr(datasets, "LargeList", None)
+    if large_list is None:
+        pytest.skip("datasets has no LargeList feature")
+    rows = make_rows(30, seed=7)
+    feats = Features(
+        {
+            "tokens": large_list(Value("string")),
+            "ner_tags": large_list(ClassLabel(names=NAMES)),
+            "probs": large_list(Sequence(Value("float32"), length=K)),
+        }
+    )
+    ds = Dataset.from_dict(rows, features=feats)
+    assert str(ds.data.column("ner_tags").type).startswith("large_list")
+    assert_same(read_dataset(ds, pred_probs="probs"), expected(rows))
+
+
+def test_only_a_dataset_is_taken() -> None:
+    with pytest.raises(TypeError, match=r"not DatasetDict; choose a split, e.g. ds\['train'\]"):
+        read_dataset(DatasetDict({"train": make_ds(3)}))
+    with pytest.raises(TypeError, match=r"takes a datasets.Dataset, not dict"):
+        read_dataset({"ner_tags": [[0]]})
+
+
 def test_missing_column_lists_the_columns() -> None:
     with pytest.raises(ValueError, match=r"no column 'labels' .* columns: tokens, ner_tags, probs"):
         read_dataset(make_ds(), tags="labels")

@@ -146,12 +146,19 @@ def read_dataset(
 
     Raises
     ------
+    TypeError
+        For anything but a ``datasets.Dataset`` (a ``DatasetDict`` needs a split chosen).
     ValueError
         A missing column (the message lists the columns), a column of the wrong feature type
         (named with its type), a null or a tag outside the class names (the row and token are
         named), a probability row whose length is not ``K``, or rows of different lengths in
         ``tokens``, ``tags`` and ``pred_probs``.
     """
+    import datasets
+
+    if not isinstance(ds, datasets.Dataset):
+        hint = "; choose a split, e.g. ds['train']" if isinstance(ds, datasets.DatasetDict) else ""
+        raise TypeError(f"read_dataset takes a datasets.Dataset, not {type(ds).__name__}{hint}")
     columns = list(ds.column_names)
     for name in (tokens, tags, pred_probs):
         if name is not None and name not in columns:
