@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
 import tokenclean  # noqa: E402
 import tokenclean.hf  # noqa: E402
+from conftest import run_readme_example  # noqa: E402
 from tokenclean.datasets import load_wnut17_sample  # noqa: E402
 from tokenclean.hf import (  # noqa: E402
     HFCorpus,
@@ -378,15 +378,7 @@ def test_docstring_examples() -> None:
 
 
 def test_the_readme_example_runs(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Hugging Face datasets") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None
-    script = tmp_path / "example.py"
-    script.write_text(match.group(1), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
-    )
+    stdout = run_readme_example("## Hugging Face datasets", tmp_path)
     sample = load_wnut17_sample()
     s, t = tokenclean.find_label_issues(sample.labels, sample.pred_probs)[0]
-    assert run.stdout.split() == [sample.tokens[s][t], sample.class_names[sample.labels[s][t]]]
+    assert stdout.split() == [sample.tokens[s][t], sample.class_names[sample.labels[s][t]]]

@@ -146,10 +146,9 @@ def word_pred_probs(
     counts = np.bincount(key, minlength=total)
     missing = np.flatnonzero(counts == 0)
     if missing.size:
-        w = int(missing[0])
-        s = int(np.searchsorted(word_offsets, w, side="right") - 1)
+        s, w = _locate(int(missing[0]), word_offsets)
         raise ValueError(
-            f"sentence {s}: word {w - int(word_offsets[s])} has no subword (truncated?); "
+            f"sentence {s}: word {w} has no subword (truncated?); "
             f"{missing.size} word(s) missing in all"
         )
 
@@ -177,10 +176,9 @@ def word_pred_probs(
             with np.errstate(invalid="ignore", divide="ignore"):  # all-zero rows: NaN, below
                 out /= out.sum(axis=1, keepdims=True)
     if total and np.isnan(out).any():
-        w = int(np.flatnonzero(np.isnan(out).any(axis=1))[0])
-        s = int(np.searchsorted(word_offsets, w, side="right") - 1)
+        s, w = _locate(int(np.flatnonzero(np.isnan(out).any(axis=1))[0]), word_offsets)
         raise ValueError(
-            f"sentence {s}: word {w - int(word_offsets[s])} has no usable probabilities "
+            f"sentence {s}: word {w} has no usable probabilities "
             "(all subword rows zero, or all logits -inf)"
         )
 
@@ -313,9 +311,10 @@ def _check_values(
         raise ValueError(f"sentence {s}: subword {t} has {what}")
 
 
-def _locate(flat_index: int, sub_offsets: npt.NDArray[np.int64]) -> tuple[int, int]:
-    s = int(np.searchsorted(sub_offsets, flat_index, side="right") - 1)
-    return s, flat_index - int(sub_offsets[s])
+def _locate(flat_index: int, offsets: npt.NDArray[np.int64]) -> tuple[int, int]:
+    """(sentence, position in it) of an index into rows laid out by ``offsets``."""
+    s = int(np.searchsorted(offsets, flat_index, side="right") - 1)
+    return s, flat_index - int(offsets[s])
 
 
 def _softmax(x: FloatArray) -> FloatArray:

@@ -35,7 +35,7 @@ Example (needs ``datasets``)::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar, cast
@@ -293,43 +293,47 @@ def _local_offsets(chunk: Any) -> tuple[IntArray, IntArray]:
     return offsets, np.diff(offsets)
 
 
-def _check_no_nulls(chunk: Any, values: Any, offsets: IntArray, name: str, row0: int) -> None:
-    if chunk.null_count:
-        row = int(np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))[0])
-        raise ValueError(f"column {name!r}, row {row0 + row}: the row is null")
-    if values.null_count:
-        v = int(np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))[0])
-        row = int(np.searchsorted(offsets, v, side="right") - 1)
-        raise ValueError(
-            f"column {name!r}, row {row0 + row}, token {v - int(offsets[row])}: the value is null"
-        )
+def _where(name: str, offsets: IntArray, row0: int, value: int) -> str:
+    """``column 'x', row r, token t`` of a chunk's flat value index."""
+    row = int(np.searchsorted(offsets, value, side="right") - 1)
+    return f"column {name!r}, row {row0 + row}, token {value - int(offsets[row])}"
 
 
-def _read_ints(
-    col: Any, name: str, k: int
-) -> tuple[list[npt.NDArray[np.integer[Any]]], list[IntArray]]:
-    """Each chunk's tags (zero-copy) and row lengths, checked for nulls and range."""
-    values_out: list[npt.NDArray[np.integer[Any]]] = []
-    lengths_out: list[IntArray] = []
+def _list_chunks(col: Any, name: str) -> Iterator[tuple[Any, IntArray, IntArray, int]]:
+    """Each non-empty chunk's flat values, offsets, row lengths and first row; no nulls."""
     row0 = 0
     for chunk in col.chunks:
         if not len(chunk):
             continue
         offsets, lengths = _local_offsets(chunk)
         values = chunk.flatten()
-        _check_no_nulls(chunk, values, offsets, name, row0)
+        if chunk.null_count:
+            row = int(np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))[0])
+            raise ValueError(f"column {name!r}, row {row0 + row}: the row is null")
+        if values.null_count:
+            v = int(np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))[0])
+            raise ValueError(f"{_where(name, offsets, row0, v)}: the value is null")
+        yield values, offsets, lengths, row0
+        row0 += len(chunk)
+
+
+def _read_ints(
+    col: Any, name: str, k: int
+) -> tuple[list[npt.NDArray[np.integer[Any]]], list[IntArray]]:
+    """Each chunk's tags (zero-copy) and row lengths, checked for range."""
+    values_out: list[npt.NDArray[np.integer[Any]]] = []
+    lengths_out: list[IntArray] = []
+    for values, offsets, lengths, row0 in _list_chunks(col, name):
         arr = values.to_numpy(zero_copy_only=True)
         bad = np.flatnonzero((arr < 0) | (arr >= k))
         if bad.size:
             v = int(bad[0])
-            row = int(np.searchsorted(offsets, v, side="right") - 1)
             raise ValueError(
-                f"column {name!r}, row {row0 + row}, token {v - int(offsets[row])}: tag "
-                f"{int(arr[v])} is not a class id 0..{k - 1} of its ClassLabel"
+                f"{_where(name, offsets, row0, v)}: tag {int(arr[v])} is not a class id "
+                f"0..{k - 1} of its ClassLabel"
             )
         values_out.append(arr)
         lengths_out.append(lengths)
-        row0 += len(chunk)
     return values_out, lengths_out
 
 
@@ -339,13 +343,7 @@ def _read_probs(col: Any, name: str, k: int) -> tuple[list[FloatArray], list[Int
 
     values_out: list[FloatArray] = []
     lengths_out: list[IntArray] = []
-    row0 = 0
-    for chunk in col.chunks:
-        if not len(chunk):
-            continue
-        offsets, lengths = _local_offsets(chunk)
-        per_token = chunk.flatten()
-        _check_no_nulls(chunk, per_token, offsets, name, row0)
+    for per_token, offsets, lengths, row0 in _list_chunks(col, name):
         if pa.types.is_fixed_size_list(per_token.type):
             widths = np.full(len(per_token), per_token.type.list_size, dtype=np.int64)
         else:
@@ -353,22 +351,16 @@ def _read_probs(col: Any, name: str, k: int) -> tuple[list[FloatArray], list[Int
         wrong = np.flatnonzero(widths != k)
         if wrong.size:
             v = int(wrong[0])
-            row = int(np.searchsorted(offsets, v, side="right") - 1)
             raise ValueError(
-                f"column {name!r}, row {row0 + row}, token {v - int(offsets[row])}: "
-                f"{int(widths[v])} probabilities, but the tags have {k} classes"
+                f"{_where(name, offsets, row0, v)}: {int(widths[v])} probabilities, but the "
+                f"tags have {k} classes"
             )
         floats = per_token.flatten()
         if floats.null_count:
             v = int(np.flatnonzero(floats.is_null().to_numpy(zero_copy_only=False))[0]) // k
-            row = int(np.searchsorted(offsets, v, side="right") - 1)
-            raise ValueError(
-                f"column {name!r}, row {row0 + row}, token {v - int(offsets[row])}: "
-                "a probability is null"
-            )
+            raise ValueError(f"{_where(name, offsets, row0, v)}: a probability is null")
         values_out.append(floats.to_numpy(zero_copy_only=True).reshape(-1, k))
         lengths_out.append(lengths)
-        row0 += len(chunk)
     return values_out, lengths_out
 
 
