@@ -68,8 +68,8 @@ def word_pred_probs(
         labels on the first subword only (the usual Hugging Face recipe, the others at -100)
         predict well. ``"mean"``: the average of the subword rows, for models trained with the
         word's label on every subword. ``"max"``: each class's largest probability over the
-        subwords, then the row is divided by its sum so that it sums to 1 again; it lets any
-        confident subword speak for the word.
+        subwords, then the row is divided by its sum so that it sums to 1 again (a word of one
+        subword keeps its row as it is); it lets any confident subword speak for the word.
     from_logits
         The rows are logits: a softmax over the last axis is applied to each subword row first
         (before ``"mean"`` or ``"max"`` combine them).
@@ -173,8 +173,10 @@ def word_pred_probs(
             out /= counts.astype(dtype)[:, None]
         else:
             out = np.maximum.reduceat(rows, starts, axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):  # all-zero rows: NaN, below
-                out /= out.sum(axis=1, keepdims=True)
+            # words of one subword keep their row bit for bit; all-zero rows give NaN, below
+            several = counts > 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[several] /= out[several].sum(axis=1, keepdims=True)
     if total and np.isnan(out).any():
         s, w = _locate(int(np.flatnonzero(np.isnan(out).any(axis=1))[0]), word_offsets)
         raise ValueError(
