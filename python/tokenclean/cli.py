@@ -219,7 +219,7 @@ def _build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "data",
         metavar="DATA",
-        nargs="+",
+        nargs="*",
         help="CoNLL column files, or .jsonl/.json; several files are one corpus",
     )
     find.add_argument(
@@ -285,9 +285,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--tags-field",
-        default="tags",
+        default=None,
         metavar="NAME",
-        help="JSON field with the tags (default: tags)",
+        help="JSON field with the tags (default: tags), or column of --hf-dataset (default: "
+        "ner_tags)",
+    )
+    inputs.add_argument(
+        "--hf-dataset",
+        metavar="DIR",
+        help="read a Hugging Face dataset saved with save_to_disk instead of DATA (needs "
+        "tokenclean[hf]); tags from its ClassLabel feature",
+    )
+    inputs.add_argument(
+        "--split", metavar="NAME", help="the split of a DatasetDict folder (--hf-dataset)"
     )
     classes = inputs.add_mutually_exclusive_group()
     classes.add_argument(
@@ -536,7 +546,12 @@ def _find_issues(args: argparse.Namespace) -> int:
     elif args.classes_file is not None:
         classes = read_classes_file(args.classes_file)
         classes_source = args.classes_file
+    if bool(args.data) == (args.hf_dataset is not None):
+        raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
+    if args.split is not None and args.hf_dataset is None:
+        raise InputError("--split goes with --hf-dataset")
     inputs = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    inputs += [args.hf_dataset] if args.hf_dataset is not None else []
     outputs = [("--output", args.output), ("--save-pred-probs", args.save_pred_probs)]
     if args.pred_probs is not None and args.save_pred_probs is not None:
         raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
@@ -547,19 +562,26 @@ def _find_issues(args: argparse.Namespace) -> int:
             if out is not None and _same_file(out, path):
                 raise InputError(f"{out}: {option} would overwrite an input file")
 
-    corpus = Corpora(
-        [
-            read_corpus(
-                path,
-                format=args.format_in,
-                tag_column=args.tag_column,
-                tokens_field=args.tokens_field,
-                tags_field=args.tags_field,
-                progress=_progress(path),
-            )
-            for path in args.data
-        ]
-    )
+    corpus: Corpora | _HFData
+    if args.hf_dataset is not None:
+        tags_column = args.tags_field or "ner_tags"
+        corpus = _HFData.read(args.hf_dataset, args.split, args.tokens_field, tags_column)
+        if classes is None:
+            classes, classes_source = corpus.class_names, f"{corpus.path} (ClassLabel)"
+    else:
+        corpus = Corpora(
+            [
+                read_corpus(
+                    path,
+                    format=args.format_in,
+                    tag_column=args.tag_column,
+                    tokens_field=args.tokens_field,
+                    tags_field=args.tags_field or "tags",
+                    progress=_progress(path),
+                )
+                for path in args.data
+            ]
+        )
     if args.pred_probs is None:
         probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
     else:
@@ -616,7 +638,7 @@ def _find_issues(args: argparse.Namespace) -> int:
 
 
 def _crf_pred_probs(
-    corpus: Corpora, classes: list[str] | None, source: str, args: argparse.Namespace
+    corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
 ) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
     """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
     from tokenclean.models import class_order, cross_val_pred_probs
@@ -689,6 +711,53 @@ def _save_pred_probs(
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+class _HFData:
+    """A Hugging Face dataset seen as the command line sees annotation files.
+
+    Its "file" is ``DIR[split]`` and the "line" of a token is the 0-based index of its row.
+    """
+
+    def __init__(self, path: str, data: Any) -> None:
+        self.path = path
+        self.data = data
+        self.class_names: list[str] = list(data.class_names)
+        self.tags: list[Tag] = list(self.class_names)
+        self.tag_where = [path] * len(self.tags)
+        self.integer_tags = False
+        self.lengths: npt.NDArray[np.int64] = np.asarray(data.lengths, dtype=np.int64)
+        self.tag_ids: npt.NDArray[np.int64] = np.asarray(data.labels_flat, dtype=np.int64)
+        self.num_sentences = len(self.lengths)
+        self.num_tokens = len(self.tag_ids)
+
+    @classmethod
+    def read(cls, folder: str, split: str | None, tokens: str, tags: str) -> _HFData:
+        try:
+            from tokenclean.hf import corpus_from_disk
+
+            data = corpus_from_disk(folder, split, tokens=tokens, tags=tags)
+        except ImportError as exc:
+            raise InputError(
+                f"--hf-dataset needs the datasets package: pip install 'tokenclean[hf]' ({exc})"
+            ) from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise InputError(f"{folder}: {exc}") from None
+        return cls(f"{folder}[{split}]" if split else folder, data)
+
+    def all_words(self) -> list[list[str]]:
+        words: list[list[str]] = self.data.tokens
+        return words
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        every = self.all_words()
+        return {int(s): every[int(s)] for s in sentences}
+
+    def location(self, sentence: int, token: int) -> tuple[str, int]:
+        return self.path, int(sentence)
+
+    def sentence_where(self, sentence: int) -> str:
+        return f"{self.path} row {sentence}"
+
+
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -721,7 +790,7 @@ def _parse_classes(text: str) -> list[str]:
     return names
 
 
-def _check_ids(corpus: Corpora, k: int, holder: str, unit: str = "columns") -> None:
+def _check_ids(corpus: Corpora | _HFData, k: int, holder: str, unit: str = "columns") -> None:
     for tag, where in zip(corpus.tags, corpus.tag_where):
         assert isinstance(tag, int)
         if tag >= k:
@@ -732,7 +801,7 @@ def _check_ids(corpus: Corpora, k: int, holder: str, unit: str = "columns") -> N
 
 
 def _class_ids(
-    corpus: Corpora, probs: PredProbs, classes: list[str] | None, source: str
+    corpus: Corpora | _HFData, probs: PredProbs, classes: list[str] | None, source: str
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
@@ -770,7 +839,7 @@ def _class_ids(
 
 
 def _run(
-    corpus: Corpora,
+    corpus: Corpora | _HFData,
     probs: PredProbs,
     labels: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
