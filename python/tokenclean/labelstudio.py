@@ -264,7 +264,12 @@ def _token_spans(
     ends = {int(b): t for t, (_, b) in enumerate(meta["tokens"])}
     spans: list[Span] = []
     for start, end, label in regions:
-        shown = repr(text[start:end]) if 0 <= start <= end <= len(text) else ""
+        if not 0 <= start < end <= len(text):
+            raise InputError(
+                f"{where}: region {start}-{end} labelled {label!r} is outside the text "
+                f"({len(text)} characters)"
+            )
+        shown = repr(text[start:end])
         a, b = start, end
         while a < b and text[a].isspace():  # a selection may take in the spaces around a word
             a += 1
