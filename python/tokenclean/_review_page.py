@@ -155,6 +155,13 @@ kbd { font: .8rem ui-monospace, monospace; border: 1px solid #8c959f; border-rad
   }
   var kinds = countBy(function (it) { return it[KIND]; });
   var pairs = countBy(pairOf);
+  var pairKeys = issues.map(pairOf);
+  // The three orders, sorted once: filtering then keeps the order without sorting again.
+  var orders = {}, all = issues.map(function (_, i) { return i; });
+  var sc = function (i) { var s = issues[i][SCORE]; return s === null ? Infinity : s; };
+  orders.score = all.slice().sort(function (a, b) { return sc(a) - sc(b) || a - b; });
+  orders["-score"] = all.slice().sort(function (a, b) { return sc(b) - sc(a) || a - b; });
+  orders.file = all.slice().sort(function (a, b) { return issues[a][SENT] - issues[b][SENT] || issues[a][START] - issues[b][START] || a - b; });
   function fillSelect(sel, entries, anyLabel) {
     var h = '<option value="">' + esc(anyLabel) + "</option>";
     entries.forEach(function (e) { h += '<option value="' + esc(e[0]) + '">' + esc(e[0]) + " (" + e[1] + ")</option>"; });
@@ -198,20 +205,17 @@ kbd { font: .8rem ui-monospace, monospace; border: 1px solid #8c959f; border-rad
   function refilter() {
     var text = $("f-text").value.trim().toLowerCase(), tag = $("f-tag").value, kind = $("f-kind").value;
     var pair = $("f-pair").value, dec = $("f-decision").value, sort = $("sort").value;
-    var out = [];
-    for (var i = 0; i < issues.length; i++) {
-      var it = issues[i];
+    var order = orders[sort] || orders.score, out = [];
+    if (!text && !tag && !kind && !pair && !dec) out = order.slice();
+    else for (var n = 0; n < order.length; n++) {
+      var i = order[n], it = issues[i];
       if (kind && it[KIND] !== kind) continue;
       if (tag && it[GIVEN] !== tag && it[SUGG] !== tag) continue;
-      if (pair && pairOf(it) !== pair) continue;
+      if (pair && pairKeys[i] !== pair) continue;
       if (dec && decisionOf(i) !== dec) continue;
       if (text && sentText(it[SENT]).indexOf(text) < 0 && files[sentences[it[SENT]][0]].toLowerCase().indexOf(text) < 0) continue;
       out.push(i);
     }
-    var sc = function (i) { var s = issues[i][SCORE]; return s === null ? Infinity : s; };
-    if (sort === "score") out.sort(function (a, b) { return sc(a) - sc(b) || a - b; });
-    else if (sort === "-score") out.sort(function (a, b) { return sc(b) - sc(a) || a - b; });
-    else out.sort(function (a, b) { return issues[a][SENT] - issues[b][SENT] || issues[a][START] - issues[b][START] || a - b; });
     view = out; cur = 0; page = 0;
     drawChart(); render(false);
   }

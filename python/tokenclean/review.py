@@ -16,6 +16,7 @@ Issues are the records ``tokenclean find-issues --format json`` writes, one JSON
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import json
@@ -69,8 +70,14 @@ class Dataset:
 
     def locate(self, sentence: int) -> tuple[int, int]:
         """(file index, sentence within the file) of a global sentence index."""
-        f = int(np.searchsorted(np.asarray(self.first), sentence, side="right")) - 1
+        f = bisect.bisect_right(self.first, sentence) - 1
         return f, sentence - self.first[f]
+
+    def tag(self, sentence: int, token: int) -> Tag:
+        """The given tag of one token."""
+        f, s = self.locate(sentence)
+        corpus = self.corpora[f]
+        return corpus.tags[int(corpus.tag_ids[int(self.starts[f][s]) + token])]
 
     def tags(self, sentence: int) -> list[Tag]:
         f, s = self.locate(sentence)
@@ -184,7 +191,7 @@ def resolve_issues(dataset: Dataset, records: Iterable[tuple[str, dict[str, Any]
         line = corpus.token_line(s, start)
         given = record.get("given")
         if kind == "token":
-            actual = dataset.tags(g)[start]
+            actual = dataset.tag(g, start)
             if given is not None and str(given) != str(actual):
                 raise InputError(
                     f"{where}: {corpus.path}:{line} has tag {actual!r}, not {given!r} "
@@ -231,12 +238,13 @@ def _same_path(a: str, b: str) -> bool:
 
 def page_data(dataset: Dataset, issues: Sequence[Issue], title: str) -> dict[str, Any]:
     """The JSON the page embeds: files, sentences (with neighbours), tags and issues."""
-    wanted: set[int] = set()
-    for issue in issues:
-        f, s = dataset.locate(issue.sentence)
-        for g in (issue.sentence - 1, issue.sentence, issue.sentence + 1):
-            if 0 <= g < dataset.num_sentences and dataset.locate(g)[0] == f:
-                wanted.add(g)
+    flagged = {issue.sentence for issue in issues}
+    wanted = set(flagged)
+    for g in flagged:
+        f = dataset.locate(g)[0]
+        for h in (g - 1, g + 1):
+            if h not in wanted and 0 <= h < dataset.num_sentences and dataset.locate(h)[0] == f:
+                wanted.add(h)
     words = dataset.words(sorted(wanted))
     sentences: dict[str, Any] = {}
     for g in sorted(wanted):
