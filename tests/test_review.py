@@ -83,7 +83,13 @@ def test_apply_conll_changes_only_the_tag_bytes(
     fixes = corrections_file(
         tmp_path,
         [
-            {"file": str(conll), "line": 5, "old_tag": "B-MISC", "new_tag": "B-LOC", "word": "German"},
+            {
+                "file": str(conll),
+                "line": 5,
+                "old_tag": "B-MISC",
+                "new_tag": "B-LOC",
+                "word": "German",
+            },
             {"file": str(conll), "line": 4, "old_tag": "O", "new_tag": "B-ORG"},
             {"file": str(conll), "line": 12, "old_tag": "B-LOC", "new_tag": "O"},
         ],
@@ -117,9 +123,7 @@ def test_apply_tag_column_option(tmp_path: Path) -> None:
     data = b"EU NNP B-ORG x\nrejects VBZ O x\n"
     path = tmp_path / "cols.conll"
     path.write_bytes(data)
-    new, _, _ = apply_corrections(
-        str(path), [Correction(str(path), 2, "O", "B-ORG")], tag_column=3
-    )
+    new, _, _ = apply_corrections(str(path), [Correction(str(path), 2, "O", "B-ORG")], tag_column=3)
     assert new == b"EU NNP B-ORG x\nrejects VBZ B-ORG x\n"
 
 
@@ -154,8 +158,9 @@ def test_iob2_repair_in_the_middle_and_not_when_disabled(tmp_path: Path, conll: 
     ]
     new, changes, _ = apply_corrections(str(conll), fix, repair=False)
     assert [(c.line, c.new_tag) for c in changes] == [(9, "O")]
+    assert list(changed_lines(CONLL, new)) == [9]
     # A type change leaves the next I- tag invalid: it starts an entity of the old type.
-    new, changes, _ = apply_corrections(str(conll), [Correction("x", 8, "B-PER", "B-ORG")])
+    _, changes, _ = apply_corrections(str(conll), [Correction("x", 8, "B-PER", "B-ORG")])
     assert [(c.line, c.new_tag) for c in changes] == [(8, "B-ORG"), (9, "B-PER")]
     # Nothing to repair when the next tag is corrected too.
     both = [Correction("x", 8, "B-PER", "O"), Correction("x", 9, "I-PER", "O")]
@@ -192,17 +197,14 @@ def test_apply_jsonl_changes_one_list_item(tmp_path: Path) -> None:
     )
     out = tmp_path / "fixed.jsonl"
     assert run("apply", path, "--corrections", fixes, "-o", out, "--classes", "B-ORG") == 0
+    before = JSONL.encode().split(b"\n")
+    expected = [
+        before[0].replace(b'["B-PER","I-PER", "O"]', b'["O","B-PER", "O"]'),
+        before[2].replace(b'["O", "B-LOC"]', b'["O", "B-ORG"]'),
+    ]
     diff = changed_lines(JSONL.encode(), out.read_bytes())
-    assert diff == {
-        1: (
-            JSONL.encode().split(b"\n")[0],
-            b'{"id": 7, "tokens": ["Peter", "Blackburn", "</script>"],  "tags" : ["O","B-PER", "O"]}',
-        ),
-        3: (
-            '{"tags": ["O", "B-LOC"], "tokens": ["in", "Zürich"], "note": {"tags": ["x"]}}\r'.encode(),
-            '{"tags": ["O", "B-ORG"], "tokens": ["in", "Zürich"], "note": {"tags": ["x"]}}\r'.encode(),
-        ),
-    }
+    assert diff == {1: (before[0], expected[0]), 3: (before[2], expected[1])}
+    assert expected[0] != before[0] and expected[1] != before[2]
 
 
 def test_apply_jsonl_integer_tags(tmp_path: Path) -> None:
@@ -284,8 +286,11 @@ def test_new_tags_allowed_with_classes(tmp_path: Path, conll: Path) -> None:
 
 
 def test_conflicting_corrections(tmp_path: Path, conll: Path) -> None:
-    fix = [Correction("data.conll", 3, "B-ORG", "O", where="c1"), Correction("x", 3, "B-ORG", "B-LOC", where="c2")]
-    with pytest.raises(InputError, match="c2: .*conflicts with c1"):
+    fix = [
+        Correction("data.conll", 3, "B-ORG", "O", where="c1"),
+        Correction("x", 3, "B-ORG", "B-LOC", where="c2"),
+    ]
+    with pytest.raises(InputError, match=r"c2: .*conflicts with c1"):
         apply_corrections(str(conll), fix)
 
 
@@ -340,8 +345,17 @@ def test_report_page_is_self_contained_and_escaped(tmp_path: Path) -> None:
         json.dumps({"sentence": 0, "token": 2, "given": "O", "suggested": "B-PER", "score": 0.1})
         + "\n"
         + json.dumps(
-            {"kind": "span", "sentence": 1, "start": 1, "end": 2, "given": "LOC",
-             "suggested": "ORG", "score": 0.2, "file": str(path), "line": 3}
+            {
+                "kind": "span",
+                "sentence": 1,
+                "start": 1,
+                "end": 2,
+                "given": "LOC",
+                "suggested": "ORG",
+                "score": 0.2,
+                "file": str(path),
+                "line": 3,
+            }
         )
         + "\n"
     )
@@ -417,8 +431,16 @@ def sample(tmp_path: Path) -> tuple[Path, Path]:
     issues = tmp_path / "issues.jsonl"
     assert (
         run(
-            "find-issues", data, "--pred-probs", tmp_path / "pred_probs.npy",
-            "--classes-file", tmp_path / "classes.txt", "--format", "json", "-o", issues,
+            "find-issues",
+            data,
+            "--pred-probs",
+            tmp_path / "pred_probs.npy",
+            "--classes-file",
+            tmp_path / "classes.txt",
+            "--format",
+            "json",
+            "-o",
+            issues,
         )
         == 0
     )
@@ -465,8 +487,21 @@ def test_label_studio_round_trip(
     data, issues = sample
     tasks_path = tmp_path / "tasks.json"
     config = tmp_path / "config.xml"
-    assert run("export", "--to", "label-studio", data, "--issues", issues, "-o", tasks_path,
-               "--config", config) == 0
+    assert (
+        run(
+            "export",
+            "--to",
+            "label-studio",
+            data,
+            "--issues",
+            issues,
+            "-o",
+            tasks_path,
+            "--config",
+            config,
+        )
+        == 0
+    )
     tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
     records = [json.loads(line) for line in issues.read_text().splitlines()]
     assert len(tasks) == len({r["sentence"] for r in records})
@@ -510,11 +545,15 @@ def test_label_studio_round_trip(
     words = text.split(" ")
     t0, t1 = words.index("Stew"), words.index("Garage")
     assert [c["line"] - first["line"] for c in mine] == [
-        t for t in range(t0, t1 + 1) if (["B-corporation"] + ["I-corporation"] * (t1 - t0))[t - t0] != first["tags"][t]
+        t
+        for t in range(t0, t1 + 1)
+        if (["B-corporation"] + ["I-corporation"] * (t1 - t0))[t - t0] != first["tags"][t]
     ]
     assert all(c["who"] == "ana@example.org" and c["when"].startswith("2026-12-02") for c in mine)
     gone = [c for c in fixes if c["sentence"] == other["data"]["tokenclean"]["sentence"]]
-    assert {c["new_tag"] for c in gone} == {"O"} and gone[0]["word"] == removed["value"]["text"].split(" ")[0]
+    assert {c["new_tag"] for c in gone} == {"O"} and gone[0]["word"] == removed["value"][
+        "text"
+    ].split(" ")[0]
 
     fixed = tmp_path / "fixed.conll"
     assert run("apply", data, "--corrections", corrections, "-o", fixed) == 0
@@ -544,7 +583,10 @@ def test_label_studio_bad_regions(tmp_path: Path, sample: tuple[Path, Path]) -> 
         region(text, tokens[2][0], tokens[3][1], "group", "b"),
     ]
     export.write_text(json.dumps(exported))
-    with pytest.raises(InputError, match=r"task 1: regions 'person' \(tokens 0-2\) and 'group' \(tokens 2-3\) overlap"):
+    with pytest.raises(
+        InputError,
+        match=r"task 1: regions 'person' \(tokens 0-2\) and 'group' \(tokens 2-3\) overlap",
+    ):
         read_label_studio(str(export))
 
     a, b = next((a, b) for a, b in tokens if b - a > 1)
@@ -571,8 +613,15 @@ def test_doccano_round_trip(tmp_path: Path, sample: tuple[Path, Path]) -> None:
     # doccano's export: an id, the labels, and the extra fields as metadata.
     exported = []
     for n, rec in enumerate(lines, start=1):
-        exported.append({"id": n, "text": rec["text"], "label": rec["label"],
-                         "meta": {"tokenclean": rec["tokenclean"]}, "Comments": []})
+        exported.append(
+            {
+                "id": n,
+                "text": rec["text"],
+                "label": rec["label"],
+                "meta": {"tokenclean": rec["tokenclean"]},
+                "Comments": [],
+            }
+        )
     path = tmp_path / "export.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in exported) + "\n")
     assert read_doccano(str(path)) == []
@@ -609,7 +658,7 @@ def test_doccano_round_trip(tmp_path: Path, sample: tuple[Path, Path]) -> None:
     rec["entities"][0]["end_offset"] = tokens[1][0]  # a trailing space is fine ...
     path.write_text(json.dumps(rec) + "\n")
     assert read_doccano(str(path))[0].new_tag == "B-x"
-    a, b = next((a, b) for a, b in tokens if b - a > 1)
+    b = next(b for a, b in tokens if b - a > 1)
     rec["entities"][0]["end_offset"] = b - 1  # ... ending inside a word is not
     path.write_text(json.dumps(rec) + "\n")
     with pytest.raises(InputError, match=r"export.jsonl:1 \(task 1\): region .* cuts a token"):

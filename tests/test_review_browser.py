@@ -37,7 +37,9 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser tests (apt-get install chromium chromium-driver)")
+        pytest.fail(
+            f"{reason}; CI must run the browser tests (apt-get install chromium chromium-driver)"
+        )
     pytest.skip(reason)
 
 
@@ -54,8 +56,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     downloads = tmp_path_factory.mktemp("downloads")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,1400", "--force-device-scale-factor=1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,1400",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     options.add_experimental_option(
@@ -88,8 +96,21 @@ def sample(tmp_path: Path) -> tuple[Path, Path]:
     np.save(tmp_path / "pred_probs.npy", np.concatenate(s.pred_probs))
     (tmp_path / "classes.txt").write_text("\n".join(s.class_names) + "\n")
     issues = tmp_path / "issues.jsonl"
-    assert run("find-issues", data, "--pred-probs", tmp_path / "pred_probs.npy",
-               "--classes-file", tmp_path / "classes.txt", "--format", "json", "-o", issues) == 0
+    assert (
+        run(
+            "find-issues",
+            data,
+            "--pred-probs",
+            tmp_path / "pred_probs.npy",
+            "--classes-file",
+            tmp_path / "classes.txt",
+            "--format",
+            "json",
+            "-o",
+            issues,
+        )
+        == 0
+    )
     return data, issues
 
 
@@ -140,7 +161,12 @@ def test_review_loop_in_chromium(
              return !(e.labels && e.labels.length) && !e.getAttribute('aria-label'); }).length"""
     )
     assert unlabelled == 0
-    assert driver.execute_script("return document.querySelectorAll('[tabindex]:not([tabindex=\"-1\"])').length") == 0
+    assert (
+        driver.execute_script(
+            "return document.querySelectorAll('[tabindex]:not([tabindex=\"-1\"])').length"
+        )
+        == 0
+    )
 
     records = [json.loads(line) for line in issues_path.read_text().splitlines()]
     pair = [r for r in records if (r["given"], r["suggested"]) == ("I-location", "O")]
@@ -162,8 +188,12 @@ def test_review_loop_in_chromium(
     assert "other" in active.get_attribute("class")
     active.send_keys("B-location", Keys.ENTER)
     decisions = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#issues .decision")][:4]
-    assert decisions == ["✓ Accepted: O", "✓ Accepted: O", "✗ Rejected: keep I-location",
-                         "✎ Other tag: B-location"]
+    assert decisions == [
+        "✓ Accepted: O",
+        "✓ Accepted: O",
+        "✗ Rejected: keep I-location",
+        "✎ Other tag: B-location",
+    ]
 
     driver.find_element(By.ID, "export").click()
     target = driver.downloads / "corrections.json"
@@ -236,8 +266,18 @@ def test_responsive_at_100k_issues(browser: Any, tmp_path: Path) -> None:
         for n in range(100_000):
             s, t = n // 2, (n % 2) * 3
             suggested = rng.choice([x for x in tags if x != given[s][t]])
-            fh.write(json.dumps({"sentence": s, "token": t, "given": given[s][t],
-                                 "suggested": suggested, "score": rng.random()}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "sentence": s,
+                        "token": t,
+                        "given": given[s][t],
+                        "suggested": suggested,
+                        "score": rng.random(),
+                    }
+                )
+                + "\n"
+            )
     page = tmp_path / "big.html"
     t0 = time.perf_counter()
     assert run("report", data, "--issues", issues, "-o", page) == 0

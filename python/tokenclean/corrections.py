@@ -545,9 +545,7 @@ def add_apply_parser(commands: Any) -> None:
     classes.add_argument(
         "--classes", metavar="A,B,...", help="tags allowed besides those already in DATA"
     )
-    classes.add_argument(
-        "--classes-file", metavar="FILE", help="the same, one tag per line"
-    )
+    classes.add_argument("--classes-file", metavar="FILE", help="the same, one tag per line")
     parser.add_argument(
         "--skip-stale",
         action="store_true",

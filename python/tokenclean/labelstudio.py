@@ -368,8 +368,10 @@ def read_label_studio(path: str) -> list[Correction]:
             continue
         latest = max(
             enumerate(annotations),
-            key=lambda pair: (str(pair[1].get("updated_at") or pair[1].get("created_at") or ""),
-                              pair[0]),
+            key=lambda pair: (
+                str(pair[1].get("updated_at") or pair[1].get("created_at") or ""),
+                pair[0],
+            ),
         )[1]
         regions = []
         for item in latest.get("result") or []:
@@ -444,7 +446,7 @@ def read_doccano(path: str) -> list[Correction]:
                 and isinstance(item[2], str)
                 and item[0] < item[1]
             ):
-                raise InputError(f"{where}: a label must be [start, end, \"TAG\"], got {item!r}")
+                raise InputError(f'{where}: a label must be [start, end, "TAG"], got {item!r}')
             regions.append((item[0], item[1], item[2]))
         spans = _token_spans(text, meta, regions, where)
         who = obj.get("username") if isinstance(obj.get("username"), str) else None
@@ -541,8 +543,8 @@ def add_import_parser(commands: Any) -> None:
 def run_import(args: Any) -> int:
     """``tokenclean import-corrections``."""
     source = args.source or ("doccano" if args.export.endswith(".jsonl") else "label-studio")
-    corrections = read_doccano(args.export) if source == "doccano" else read_label_studio(
-        args.export
+    corrections = (
+        read_doccano(args.export) if source == "doccano" else read_label_studio(args.export)
     )
     write_corrections(args.output, corrections)
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import html
+import importlib.resources
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -109,7 +110,11 @@ def load_dataset(
     """Read every DATA file (CoNLL or JSON Lines)."""
     corpora = [
         read_corpus(
-            p, format=format, tag_column=tag_column, tokens_field=tokens_field, tags_field=tags_field
+            p,
+            format=format,
+            tag_column=tag_column,
+            tokens_field=tokens_field,
+            tags_field=tags_field,
         )
         for p in paths
     ]
@@ -252,21 +257,21 @@ def page_data(dataset: Dataset, issues: Sequence[Issue], title: str) -> dict[str
         corpus = dataset.corpora[f]
         tags = [str(t) for t in dataset.tags(g)]
         sentences[str(g)] = [f, int(corpus.sentence_lines[s]), words[g], tags]
-    tags: dict[str, None] = {}
+    names: dict[str, None] = {}
     for corpus in dataset.corpora:
-        for t in corpus.tags:
-            tags.setdefault(str(t), None)
+        for tag in corpus.tags:
+            names.setdefault(str(tag), None)
     for issue in issues:
-        for t in (issue.given, issue.suggested):
-            if issue.is_token and t is not None:
-                tags.setdefault(str(t), None)
+        for label in (issue.given, issue.suggested):
+            if issue.is_token and label is not None:
+                names.setdefault(str(label), None)
     files = [c.path for c in dataset.corpora]
     return {
         "title": title,
         "store": "tokenclean-review:" + hashlib.sha256("\n".join(files).encode()).hexdigest()[:16],
         "files": files,
         "formats": [c.format for c in dataset.corpora],
-        "tags": list(tags),
+        "tags": list(names),
         "sentences": sentences,
         "issues": [
             [
@@ -294,13 +299,12 @@ def embed_json(data: Any) -> str:
 
 def build_page(dataset: Dataset, issues: Sequence[Issue], *, title: str) -> str:
     """The whole HTML page."""
-    from tokenclean._review_page import TEMPLATE
-
+    # The page (HTML, CSS and plain JavaScript, all ours) is package data; __TITLE__ and
+    # __DATA__ are its two placeholders.
+    page = importlib.resources.files("tokenclean.data").joinpath("review_page.html")
+    template = page.read_text(encoding="utf-8")
     data = page_data(dataset, issues, title)
-    return (
-        TEMPLATE.replace("__TITLE__", html.escape(title))
-        .replace("__DATA__", embed_json(data))
-    )
+    return template.replace("__TITLE__", html.escape(title)).replace("__DATA__", embed_json(data))
 
 
 # --- tokenclean report ----------------------------------------------------------------------
