@@ -16,6 +16,9 @@ MODULES = [
     "tokenclean.token_classification.rank",
     "tokenclean.token_classification.summary",
     "tokenclean.dask",
+    "tokenclean.corrections",
+    "tokenclean.labelstudio",
+    "tokenclean.review",
 ]
 
 

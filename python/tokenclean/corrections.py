@@ -70,7 +70,11 @@ class Correction:
     where: str = field(default="", compare=False)  # e.g. "corrections.json: correction 3"
 
     def to_json(self) -> dict[str, Any]:
-        """The object of a corrections file."""
+        """The object of a corrections file.
+
+        >>> Correction("a.jsonl", 3, "O", "B-PER", token=2, extra={"who": "ana"}).to_json()
+        {'file': 'a.jsonl', 'line': 3, 'token': 2, 'old_tag': 'O', 'new_tag': 'B-PER', 'who': 'ana'}
+        """
         record: dict[str, Any] = {"file": self.file, "line": self.line}
         if self.token is not None:
             record["token"] = self.token

@@ -291,7 +291,11 @@ def page_data(dataset: Dataset, issues: Sequence[Issue], title: str) -> dict[str
 
 
 def embed_json(data: Any) -> str:
-    """JSON safe inside ``<script type="application/json">``: no ``<`` can end the element."""
+    """JSON safe inside ``<script type="application/json">``: no ``<`` can end the element.
+
+    >>> print(embed_json({"word": "</script>"}))
+    {"word":"\\u003c/script>"}
+    """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # "<" only occurs inside JSON strings, where \u003c means the same character.
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
