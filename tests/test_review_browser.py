@@ -310,3 +310,61 @@ def test_responsive_at_100k_issues(browser: Any, tmp_path: Path) -> None:
         f"filter by a pair {pair_ms:.0f} ms ({count} issues), sort {sort_ms:.0f} ms, "
         f"clear filter {clear_ms:.0f} ms, next page {next_ms:.0f} ms"
     )
+
+
+def test_span_and_jsonl_issues_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """Span issues become one correction per token; JSON Lines corrections carry the token."""
+    from selenium.webdriver.common.by import By
+
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        '{"tokens": ["Anna", "Smith", "visited", "New", "York"], '
+        '"tags": ["B-PER", "I-PER", "O", "B-ORG", "I-ORG"]}\n'
+        '{"tokens": ["Hello", "</script>"], "tags": ["O", "O"]}\n',
+        encoding="utf-8",
+    )
+    issues = tmp_path / "issues.jsonl"
+    issues.write_text(
+        json.dumps(
+            {
+                "kind": "span",
+                "sentence": 0,
+                "start": 3,
+                "end": 5,
+                "given": "ORG",
+                "suggested": "LOC",
+                "score": 0.01,
+                "file": str(data),
+                "line": 1,
+            }
+        )
+        + "\n"
+        + json.dumps({"sentence": 1, "token": 1, "given": "O", "suggested": "B-PER", "score": 0.02})
+        + "\n",
+        encoding="utf-8",
+    )
+    page = tmp_path / "review.html"
+    assert run("report", data, "--issues", issues, "-o", page) == 0
+    browser.get(page.as_uri())
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    marks = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#issues mark")]
+    assert marks == ["[[New York]]", "[[</script>]]"]
+    press(browser, "a")
+    press(browser, "a")
+    exported = json.loads(browser.execute_script("return window.tokencleanExport()"))
+    assert [(c["line"], c["token"], c["old_tag"], c["new_tag"]) for c in exported] == [
+        (1, 3, "B-ORG", "B-LOC"),
+        (1, 4, "I-ORG", "I-LOC"),
+        (2, 1, "O", "B-PER"),
+    ]
+    corrections = tmp_path / "corrections.json"
+    corrections.write_text(json.dumps(exported), encoding="utf-8")
+    fixed = tmp_path / "fixed.jsonl"
+    assert (
+        run("apply", data, "--corrections", corrections, "-o", fixed, "--classes", "B-LOC,I-LOC")
+        == 0
+    )
+    assert fixed.read_text(encoding="utf-8") == data.read_text(encoding="utf-8").replace(
+        '"B-ORG", "I-ORG"', '"B-LOC", "I-LOC"'
+    ).replace('"tags": ["O", "O"]', '"tags": ["O", "B-PER"]')
