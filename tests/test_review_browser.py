@@ -24,11 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from tokenclean import cli
-from tokenclean.datasets import load_wnut17_sample
+from test_review import run, sample  # noqa: F401 (a fixture)
 from tokenclean.io import read_corpus
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -81,39 +79,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         driver.quit()
 
 
-def run(*argv: Any) -> int:
-    return cli.main([str(a) for a in argv])
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> tuple[Path, Path]:
-    s = load_wnut17_sample()
-    data = tmp_path / "wnut17.conll"
-    with open(data, "w", encoding="utf-8") as f:
-        for words, tags in zip(s.tokens, s.labels):
-            f.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, tags))
-            f.write("\n")
-    np.save(tmp_path / "pred_probs.npy", np.concatenate(s.pred_probs))
-    (tmp_path / "classes.txt").write_text("\n".join(s.class_names) + "\n")
-    issues = tmp_path / "issues.jsonl"
-    assert (
-        run(
-            "find-issues",
-            data,
-            "--pred-probs",
-            tmp_path / "pred_probs.npy",
-            "--classes-file",
-            tmp_path / "classes.txt",
-            "--format",
-            "json",
-            "-o",
-            issues,
-        )
-        == 0
-    )
-    return data, issues
-
-
 def press(driver: Any, keys: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -130,7 +95,10 @@ def network_requests(driver: Any) -> list[str]:
 
 
 def test_review_loop_in_chromium(
-    browser: Any, sample: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    browser: Any,
+    sample: tuple[Path, Path],  # noqa: F811 (the fixture imported from test_review)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

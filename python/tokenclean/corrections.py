@@ -98,17 +98,28 @@ class Change:
     repair: bool = False
 
 
-def load_corrections(path: str) -> list[Correction]:
-    """Read a corrections file (see the module docstring); raises :class:`InputError`."""
+def read_text_file(path: str) -> str:
+    """A UTF-8 file's text; raises :class:`InputError` naming the file."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            return fh.read()
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not valid UTF-8") from None
+
+
+def read_json_file(path: str) -> Any:
+    """A JSON file's value; raises :class:`InputError` naming the file and line."""
+    try:
+        return json.loads(read_text_file(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+
+
+def load_corrections(path: str) -> list[Correction]:
+    """Read a corrections file (see the module docstring); raises :class:`InputError`."""
+    data = read_json_file(path)
     if isinstance(data, dict) and isinstance(data.get("corrections"), list):
         data = data["corrections"]
     if not isinstance(data, list):

@@ -30,7 +30,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tokenclean.corrections import Correction, write_atomic, write_corrections
+from tokenclean.corrections import (
+    Correction,
+    read_json_file,
+    read_text_file,
+    write_atomic,
+    write_corrections,
+)
 from tokenclean.io import InputError, Tag
 from tokenclean.review import Dataset, Issue
 
@@ -346,7 +352,7 @@ def read_label_studio(path: str) -> list[Correction]:
 
     Each task's most recent annotation that was not cancelled is the reviewed one.
     """
-    tasks = _load_json(path)
+    tasks = read_json_file(path)
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
@@ -407,13 +413,7 @@ def read_doccano(path: str) -> list[Correction]:
     Regions are read from ``label`` (or ``labels``) as ``[start, end, "TAG"]`` lists, or from
     ``entities`` as ``{"start_offset", "end_offset", "label"}`` objects.
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not valid UTF-8") from None
+    lines = read_text_file(path).splitlines()
     out: list[Correction] = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -454,18 +454,6 @@ def read_doccano(path: str) -> list[Correction]:
     return out
 
 
-def _load_json(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from None
-
-
 # --- the command line -----------------------------------------------------------------------
 
 
@@ -496,16 +484,9 @@ def add_export_parser(commands: Any) -> None:
 
 def run_export(args: Any) -> int:
     """``tokenclean export``."""
-    from tokenclean.review import load_dataset, load_issues, resolve_issues
+    from tokenclean.review import dataset_and_issues
 
-    dataset = load_dataset(
-        args.data,
-        format=args.format_in,
-        tag_column=args.tag_column,
-        tokens_field=args.tokens_field,
-        tags_field=args.tags_field,
-    )
-    issues = resolve_issues(dataset, load_issues(args.issues))
+    dataset, issues = dataset_and_issues(args)
     if args.to == "label-studio":
         tasks = [json.dumps(t, ensure_ascii=False) for t in label_studio_tasks(dataset, issues)]
         text = "[\n" + ",\n".join(tasks) + "\n]\n" if tasks else "[]\n"

@@ -126,13 +126,9 @@ def load_dataset(
 
 def load_issues(path: str) -> list[tuple[str, dict[str, Any]]]:
     """The records of an issues file (JSON Lines, or one JSON list), each with its location."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not valid UTF-8") from None
+    from tokenclean.corrections import read_text_file
+
+    text = read_text_file(path)
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
@@ -349,12 +345,8 @@ def add_report_parser(commands: Any) -> None:
     parser.set_defaults(run=run_report)
 
 
-def run_report(args: Any) -> int:
-    """``tokenclean report``."""
-    if args.issues is None:
-        # Hook for the lead: run the detection here (find-issues' internals) and pass its
-        # records, in the --format json schema, to resolve_issues.
-        raise InputError("--issues is needed (the output of find-issues --format json)")
+def dataset_and_issues(args: Any) -> tuple[Dataset, list[Issue]]:
+    """DATA read with the reading options, and the ``--issues`` file checked against it."""
     dataset = load_dataset(
         args.data,
         format=args.format_in,
@@ -362,7 +354,16 @@ def run_report(args: Any) -> int:
         tokens_field=args.tokens_field,
         tags_field=args.tags_field,
     )
-    issues = resolve_issues(dataset, load_issues(args.issues))
+    return dataset, resolve_issues(dataset, load_issues(args.issues))
+
+
+def run_report(args: Any) -> int:
+    """``tokenclean report``."""
+    if args.issues is None:
+        # Hook for the lead: run the detection here (find-issues' internals) and pass its
+        # records, in the --format json schema, to resolve_issues.
+        raise InputError("--issues is needed (the output of find-issues --format json)")
+    dataset, issues = dataset_and_issues(args)
     title = args.title or "tokenclean review: " + ", ".join(os.path.basename(p) for p in args.data)
     page = build_page(dataset, issues, title=title)
     from tokenclean.corrections import write_atomic
