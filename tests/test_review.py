@@ -385,6 +385,7 @@ def test_report_page_is_self_contained_and_escaped(tmp_path: Path) -> None:
         ({"sentence": 0, "token": 0, "word": "UN"}, "has the word 'EU', not 'UN'"),
         ({"sentence": 0, "token": 0, "file": "x.conll"}, "sentence 0 is in .*data.conll"),
         ({"sentence": -1, "token": 0}, "'sentence' must be an integer >= 0"),
+        ({"sentence": 0, "token": 1, "line": 3}, "is on .*data.conll:4, but the issue says line 3"),
     ],
 )
 def test_report_refuses_issues_that_do_not_fit(

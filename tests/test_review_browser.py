@@ -274,7 +274,7 @@ def test_responsive_at_100k_issues(browser: Any, tmp_path: Path) -> None:
     print(
         f"\nreview page, 100,000 issues in 50,000 sentences ({size:.1f} MB): "
         f"report built in {build:.2f} s; browser load {load:.2f} s (JSON parse "
-        f"{timings['parse']:.0f} ms, first render {timings['firstRender']:.0f} ms); "
+        f"and index {timings['parse']:.0f} ms, first render {timings['firstRender']:.0f} ms); "
         f"filter by a pair {pair_ms:.0f} ms ({count} issues), sort {sort_ms:.0f} ms, "
         f"clear filter {clear_ms:.0f} ms, next page {next_ms:.0f} ms"
     )

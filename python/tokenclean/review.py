@@ -205,6 +205,12 @@ def resolve_issues(dataset: Dataset, records: Iterable[tuple[str, dict[str, Any]
                     f"{dataset.words([g])[g][start]!r}, not {word!r}"
                 )
             given = actual
+            named_line = record.get("line")
+            if named_line is not None and named_line != line:
+                raise InputError(
+                    f"{where}: sentence {g} token {start} is on {corpus.path}:{line}, but the "
+                    f"issue says line {named_line!r} (did the data change since find-issues ran?)"
+                )
         score = record.get("score")
         issues.append(
             Issue(
