@@ -664,3 +664,39 @@ def test_doccano_round_trip(tmp_path: Path, sample: tuple[Path, Path]) -> None:
     path.write_text(json.dumps(rec) + "\n")
     with pytest.raises(InputError, match=r"export.jsonl:1 \(task 1\): region .* cuts a token"):
         read_doccano(str(path))
+
+
+def test_apply_several_files_all_or_nothing(
+    tmp_path: Path, conll: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = tmp_path / "more.jsonl"
+    second.write_bytes(b'{"tokens": ["Anna", "sings"], "tags": ["B-PER", "O"]}\n')
+    outdir = tmp_path / "fixed"
+    outdir.mkdir()
+    items = [
+        {"file": "data.conll", "line": 3, "old_tag": "B-ORG", "new_tag": "O"},
+        {"file": str(second), "line": 1, "token": 1, "old_tag": "B-PER", "new_tag": "O"},
+    ]
+    fixes = corrections_file(tmp_path, items)
+    assert run("apply", conll, second, "--corrections", fixes, "--output-dir", outdir) == 2
+    assert "more.jsonl:1: the tag is 'O', not 'B-PER'" in capsys.readouterr().err
+    assert os.listdir(outdir) == []  # the first file's correction was fine: still not written
+    items[1].update(token=0)
+    fixes = corrections_file(tmp_path, items)
+    assert run("apply", conll, second, "--corrections", fixes, "--output-dir", outdir) == 0
+    assert list(changed_lines(CONLL, (outdir / "data.conll").read_bytes())) == [3]
+    assert (
+        outdir / "more.jsonl"
+    ).read_bytes() == b'{"tokens": ["Anna", "sings"], "tags": ["O", "O"]}\n'
+
+
+def test_report_and_export_need_issues(
+    tmp_path: Path, conll: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("report", conll, "-o", tmp_path / "r.html") == 2
+    assert "--issues is needed" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+    export = tmp_path / "min.json"
+    export.write_text(json.dumps([{"text": "a", "label": ["x"]}]))
+    assert run("import-corrections", export, "-o", tmp_path / "c.json") == 2
+    assert "task 1: expected a task with 'data'" in capsys.readouterr().err

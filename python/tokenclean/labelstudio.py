@@ -362,7 +362,10 @@ def read_label_studio(path: str) -> list[Correction]:
         tid = task.get("id", n + 1) if isinstance(task, dict) else n + 1
         where = f"{path}: task {tid}"
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise InputError(f"{where}: expected an object with 'data'")
+            raise InputError(
+                f"{where}: expected a task with 'data' (export the project as JSON, not JSON_MIN "
+                "or CSV)"
+            )
         meta = _meta(task["data"], where)
         text = _check_text(task["data"].get("text"), meta, where)
         annotations = [
