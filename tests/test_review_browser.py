@@ -318,6 +318,14 @@ def test_span_and_jsonl_issues_in_chromium(browser: Any, tmp_path: Path) -> None
     browser.refresh()
     marks = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#issues mark")]
     assert marks == ["[[New York]]", "[[</script>]]"]
+    press(browser, "c")  # the neighbouring sentences of the current issue
+    context = browser.find_element(By.CSS_SELECTOR, ".issue.current .context").text
+    assert "No sentence before." in context
+    assert "After (" in context and "data.jsonl:2): Hello </script>" in context
+    toggle = browser.find_element(By.CSS_SELECTOR, '.issue.current button[data-act="context"]')
+    assert toggle.get_attribute("aria-expanded") == "true"
+    press(browser, "c")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".issue.current .context")
     press(browser, "a")
     press(browser, "a")
     exported = json.loads(browser.execute_script("return window.tokencleanExport()"))
