@@ -19,6 +19,9 @@ MODULES = [
     "tokenclean.models",
     "tokenclean.detect",
     "tokenclean.align",
+    "tokenclean.corrections",
+    "tokenclean.labelstudio",
+    "tokenclean.review",
 ]
 
 

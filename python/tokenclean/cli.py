@@ -935,3 +935,14 @@ class _Lines:
 
     def write(self, text: str) -> None:
         _write(self.stream, text, flush=False)
+
+
+def _register_review_commands() -> None:
+    from tokenclean.corrections import add_apply_parser
+    from tokenclean.labelstudio import add_export_parser, add_import_parser
+    from tokenclean.review import add_report_parser
+
+    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+
+
+_register_review_commands()
