@@ -690,13 +690,37 @@ def test_apply_several_files_all_or_nothing(
     ).read_bytes() == b'{"tokens": ["Anna", "sings"], "tags": ["O", "O"]}\n'
 
 
-def test_report_and_export_need_issues(
+def test_report_without_issues_reports_detection_errors_and_bad_exports(
     tmp_path: Path, conll: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Too few sentences for the default 5 folds: the detection's own one-line error.
     assert run("report", conll, "-o", tmp_path / "r.html") == 2
-    assert "--issues is needed" in capsys.readouterr().err
+    assert "cannot be split into --folds 5" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
     export = tmp_path / "min.json"
     export.write_text(json.dumps([{"text": "a", "label": ["x"]}]))
     assert run("import-corrections", export, "-o", tmp_path / "c.json") == 2
     assert "task 1: expected a task with 'data'" in capsys.readouterr().err
+
+
+def test_report_without_issues_runs_the_detection(tmp_path: Path) -> None:
+    from tokenclean.datasets import load_wnut17_sample
+
+    s = load_wnut17_sample()
+    data = tmp_path / "d.conll"
+    with data.open("w", encoding="utf-8") as fh:
+        for words, labels in zip(s.tokens[:80], s.labels[:80]):
+            fh.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, labels))
+            fh.write("\n")
+    issues = tmp_path / "issues.jsonl"
+    assert run("find-issues", str(data), "--folds", "3", "--format", "json", "-o", str(issues)) == 0
+    assert issues.read_text(encoding="utf-8").count("\n") > 0
+    given = tmp_path / "given.html"
+    found = tmp_path / "found.html"
+    assert run("report", str(data), "--issues", str(issues), "-o", str(given), "--title", "t") == 0
+    assert run("report", str(data), "--folds", "3", "-o", str(found), "--title", "t") == 0
+
+    def page(path: Path) -> str:  # the same page but for the time it was made
+        return re.sub(r'"created":"[^"]*"', "", path.read_text(encoding="utf-8"))
+
+    assert page(found) == page(given)

@@ -539,6 +539,40 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
+    summary, rows = _detect(args)
+    if args.output is None:
+        _report(sys.stdout, args.format, summary, rows, color=_use_color(sys.stdout))
+        return 0
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    with out:
+        _report(out, args.format, summary, rows, color=False)
+    return 0
+
+
+def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespace:
+    """The options of ``find-issues DATA ...`` with its defaults, some replaced by ``options``.
+
+    For other commands that run the same detection (``tokenclean report``).
+    """
+    args = _build_parser().parse_args(["find-issues", *data])
+    for key, value in options.items():
+        if not hasattr(args, key):
+            raise TypeError(f"find-issues has no option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
+def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
+    args.format, args.top = "json", None
+    return [dict(zip(FIELDS, _fields(row))) for row in _detect(args)[1]]
+
+
+def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
+    """Read the inputs, find the issues, and return the report's header and rows."""
     classes: list[str] | None = None
     classes_source = "--classes"
     if args.classes is not None:
@@ -625,16 +659,7 @@ def _find_issues(args: argparse.Namespace) -> int:
         issues=len(pairs),
         rank_by=args.rank_by,
     )
-    if args.output is None:
-        _report(sys.stdout, args.format, summary, rows(), color=_use_color(sys.stdout))
-        return 0
-    try:
-        out = open(args.output, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    with out:
-        _report(out, args.format, summary, rows(), color=False)
-    return 0
+    return summary, rows()
 
 
 def _crf_pred_probs(

@@ -348,6 +348,17 @@ def add_report_parser(commands: Any) -> None:
     parser.add_argument("--output", "-o", required=True, metavar="FILE", help="the HTML page")
     parser.add_argument("--title", help="page title (default: the DATA file names)")
     add_data_options(parser)
+    found = parser.add_argument_group(
+        "finding the issues (without --issues, as find-issues does; see its --help)"
+    )
+    found.add_argument("--pred-probs", metavar="PROBS", help="predicted probabilities")
+    names = found.add_mutually_exclusive_group()
+    names.add_argument("--classes", metavar="A,B,...", help="class names of the PROBS columns")
+    names.add_argument("--classes-file", metavar="FILE", help="class names, one per line")
+    found.add_argument("--folds", type=int, default=5, metavar="K", help="CRF folds (default 5)")
+    found.add_argument("--seed", type=int, default=0, metavar="N", help="fold seed (default 0)")
+    found.add_argument("--threads", type=int, default=None, metavar="N", help="workers")
+    found.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(run=run_report)
 
 
@@ -363,13 +374,34 @@ def dataset_and_issues(args: Any) -> tuple[Dataset, list[Issue]]:
     return dataset, resolve_issues(dataset, load_issues(args.issues))
 
 
+def dataset_and_detected_issues(args: Any) -> tuple[Dataset, list[Issue]]:
+    """DATA, and the issues ``find-issues`` finds in it with the same options."""
+    from tokenclean import cli
+
+    options = {
+        key: getattr(args, key)
+        for key in (
+            "pred_probs", "classes", "classes_file", "folds", "seed", "threads", "quiet",
+            "format_in", "tag_column", "tokens_field", "tags_field",
+        )
+    }  # fmt: skip
+    records = cli.issue_records(cli.find_issues_options(args.data, **options))
+    dataset = load_dataset(
+        args.data,
+        format=args.format_in,
+        tag_column=args.tag_column,
+        tokens_field=args.tokens_field,
+        tags_field=args.tags_field,
+    )
+    return dataset, resolve_issues(dataset, [(f"issue {i + 1}", r) for i, r in enumerate(records)])
+
+
 def run_report(args: Any) -> int:
     """``tokenclean report``."""
     if args.issues is None:
-        # Hook for the lead: run the detection here (find-issues' internals) and pass its
-        # records, in the --format json schema, to resolve_issues.
-        raise InputError("--issues is needed (the output of find-issues --format json)")
-    dataset, issues = dataset_and_issues(args)
+        dataset, issues = dataset_and_detected_issues(args)
+    else:
+        dataset, issues = dataset_and_issues(args)
     title = args.title or "tokenclean review: " + ", ".join(os.path.basename(p) for p in args.data)
     page = build_page(dataset, issues, title=title)
     from tokenclean.corrections import write_atomic
