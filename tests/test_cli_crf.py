@@ -150,3 +150,43 @@ def test_sample_writes_the_bundled_sentences(
     assert corpus.words([5])[5] == s.tokens[5]
     tags = [corpus.tags[i] for i in corpus.tag_ids.tolist()]
     assert tags == [s.class_names[t] for labels in s.labels for t in labels]
+
+
+def test_hugging_face_folder_gives_what_the_same_conll_gives(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    datasets = pytest.importorskip("datasets")
+    files, tokens, tags = corpus
+    names = sorted({t for s in tags for t in s}, key=lambda t: (t != "O", t[2:], t))
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
+        }
+    )
+    ids = [[names.index(t) for t in s] for s in tags]
+    ds = datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": ids}, features=features)
+    datasets.disable_progress_bars()
+    datasets.DatasetDict({"train": ds}).save_to_disk(str(tmp_path / "hf"))
+
+    common = ["--folds", "2", "--format", "json"]
+    code, out, err = run(
+        capsys, "find-issues", "--hf-dataset", tmp_path / "hf", "--split", "train", *common
+    )
+    assert (code, err) == (0, "")
+    from_hf = [json.loads(line) for line in out.splitlines()]
+    code, out, err = run(capsys, "find-issues", *files, *common, "--classes", ",".join(names))
+    assert (code, err) == (0, "")
+    from_conll = [json.loads(line) for line in out.splitlines()]
+    assert from_hf and len(from_hf) == len(from_conll)
+    for a, b in zip(from_hf, from_conll):
+        assert a.pop("file") == f"{tmp_path / 'hf'}[train]" and a.pop("line") == a["sentence"]
+        del b["file"], b["line"]
+        assert a == b
+
+    code, _, err = run(capsys, "find-issues", "--hf-dataset", tmp_path / "hf", "--split", "x")
+    assert code == 2 and "no split 'x'" in err and "train" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "find-issues", *files, "--hf-dataset", tmp_path / "hf")
+    assert code == 2 and "not both or neither" in err

@@ -18,6 +18,10 @@ MODULES = [
     "tokenclean.dask",
     "tokenclean.models",
     "tokenclean.detect",
+    "tokenclean.align",
+    "tokenclean.corrections",
+    "tokenclean.labelstudio",
+    "tokenclean.review",
     "tokenclean._files",
 ]
 

@@ -236,7 +236,7 @@ def _build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "data",
         metavar="DATA",
-        nargs="+",
+        nargs="*",
         help="CoNLL column files, or .jsonl/.json; several files are one corpus",
     )
     find.add_argument(
@@ -302,9 +302,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--tags-field",
-        default="tags",
+        default=None,
         metavar="NAME",
-        help="JSON field with the tags (default: tags)",
+        help="JSON field with the tags (default: tags), or column of --hf-dataset (default: "
+        "ner_tags)",
+    )
+    inputs.add_argument(
+        "--hf-dataset",
+        metavar="DIR",
+        help="read a Hugging Face dataset saved with save_to_disk instead of DATA (needs "
+        "tokenclean[hf]); tags from its ClassLabel feature",
+    )
+    inputs.add_argument(
+        "--split", metavar="NAME", help="the split of a DatasetDict folder (--hf-dataset)"
     )
     classes = inputs.add_mutually_exclusive_group()
     classes.add_argument(
@@ -557,11 +567,53 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
+    summary, rows = _detect(args)
+    to_stdout = args.output in (None, _files.STDOUT)
+    with _files.atomic_output(args.output) as out:
+        _report(out, args.format, summary, rows, color=to_stdout and _use_color(out))
+    return 0
+
+
+def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespace:
+    """The options of ``find-issues DATA ...`` with its defaults, some replaced by ``options``.
+
+    For other commands that run the same detection (``tokenclean report``).
+    """
+    args = _build_parser().parse_args(["find-issues", *data])
+    for key, value in options.items():
+        if not hasattr(args, key):
+            raise TypeError(f"find-issues has no option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
+def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
+    args.format, args.top = "json", None
+    return [dict(zip(FIELDS, _fields(row))) for row in _detect(args)[1]]
+
+
+def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
+    """Read the inputs, find the issues, and return the report's header and rows."""
+    classes: list[str] | None = None
+    classes_source = "--classes"
+    if args.classes is not None:
+        classes = _parse_classes(args.classes)
+    elif args.classes_file is not None:
+        classes = read_classes_file(args.classes_file)
+        classes_source = args.classes_file
+    if bool(args.data) == (args.hf_dataset is not None):
+        raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
+    if args.split is not None and args.hf_dataset is None:
+        raise InputError("--split goes with --hf-dataset")
+    files = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    inputs = files + ([args.hf_dataset] if args.hf_dataset is not None else [])
     if args.pred_probs is not None and args.save_pred_probs is not None:
         raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
-    inputs = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
-    for path in inputs:
+    for path in files:
         _files.check_input(path)
+    if args.hf_dataset is not None and not os.path.exists(args.hf_dataset):
+        raise InputError(f"{args.hf_dataset}: no such file")
     if args.classes_file is not None:
         _files.check_input(args.classes_file, allow_stream=True)  # read once
     for option, out in (("--output", args.output), ("--save-pred-probs", args.save_pred_probs)):
@@ -573,28 +625,28 @@ def _find_issues(args: argparse.Namespace) -> int:
                     f"{path}: --tag-column is for CoNLL files; name the JSON field of the tags "
                     "with --tags-field"
                 )
-    classes: list[str] | None = None
-    classes_source = "--classes"
-    if args.classes is not None:
-        classes = _parse_classes(args.classes)
-    elif args.classes_file is not None:
-        classes = read_classes_file(args.classes_file)
-        classes_source = args.classes_file
-    stamps = {path: _files.stamp(path) for path in inputs}
+    stamps = {path: _files.stamp(path) for path in files}
 
-    corpus = Corpora(
-        [
-            read_corpus(
-                path,
-                format=args.format_in,
-                tag_column=-1 if args.tag_column is None else args.tag_column,
-                tokens_field=args.tokens_field,
-                tags_field=args.tags_field,
-                progress=_progress(path),
-            )
-            for path in args.data
-        ]
-    )
+    corpus: Corpora | _HFData
+    if args.hf_dataset is not None:
+        tags_column = args.tags_field or "ner_tags"
+        corpus = _HFData.read(args.hf_dataset, args.split, args.tokens_field, tags_column)
+        if classes is None:
+            classes, classes_source = corpus.class_names, f"{corpus.path} (ClassLabel)"
+    else:
+        corpus = Corpora(
+            [
+                read_corpus(
+                    path,
+                    format=args.format_in,
+                    tag_column=-1 if args.tag_column is None else args.tag_column,
+                    tokens_field=args.tokens_field,
+                    tags_field=args.tags_field or "tags",
+                    progress=_progress(path),
+                )
+                for path in args.data
+            ]
+        )
     if args.pred_probs is None:
         probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
     else:
@@ -629,6 +681,8 @@ def _find_issues(args: argparse.Namespace) -> int:
                     score=score,
                     location=corpus.location(s, t),
                 )
+        for path, before in stamps.items():  # before the report is committed
+            _files.check_unchanged(path, before)
 
     summary = _Summary(
         title=corpus.path,
@@ -638,16 +692,11 @@ def _find_issues(args: argparse.Namespace) -> int:
         issues=len(pairs),
         rank_by=args.rank_by,
     )
-    to_stdout = args.output in (None, _files.STDOUT)
-    with _files.atomic_output(args.output) as out:
-        _report(out, args.format, summary, rows(), color=to_stdout and _use_color(out))
-        for path, before in stamps.items():
-            _files.check_unchanged(path, before)
-    return 0
+    return summary, rows()
 
 
 def _crf_pred_probs(
-    corpus: Corpora, classes: list[str] | None, source: str, args: argparse.Namespace
+    corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
 ) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
     """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
     from tokenclean.models import class_order, cross_val_pred_probs
@@ -720,6 +769,53 @@ def _save_pred_probs(
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+class _HFData:
+    """A Hugging Face dataset seen as the command line sees annotation files.
+
+    Its "file" is ``DIR[split]`` and the "line" of a token is the 0-based index of its row.
+    """
+
+    def __init__(self, path: str, data: Any) -> None:
+        self.path = path
+        self.data = data
+        self.class_names: list[str] = list(data.class_names)
+        self.tags: list[Tag] = list(self.class_names)
+        self.tag_where = [path] * len(self.tags)
+        self.integer_tags = False
+        self.lengths: npt.NDArray[np.int64] = np.asarray(data.lengths, dtype=np.int64)
+        self.tag_ids: npt.NDArray[np.int64] = np.asarray(data.labels_flat, dtype=np.int64)
+        self.num_sentences = len(self.lengths)
+        self.num_tokens = len(self.tag_ids)
+
+    @classmethod
+    def read(cls, folder: str, split: str | None, tokens: str, tags: str) -> _HFData:
+        try:
+            from tokenclean.hf import corpus_from_disk
+
+            data = corpus_from_disk(folder, split, tokens=tokens, tags=tags)
+        except ImportError as exc:
+            raise InputError(
+                f"--hf-dataset needs the datasets package: pip install 'tokenclean[hf]' ({exc})"
+            ) from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise InputError(f"{folder}: {exc}") from None
+        return cls(f"{folder}[{split}]" if split else folder, data)
+
+    def all_words(self) -> list[list[str]]:
+        words: list[list[str]] = self.data.tokens
+        return words
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        every = self.all_words()
+        return {int(s): every[int(s)] for s in sentences}
+
+    def location(self, sentence: int, token: int) -> tuple[str, int]:
+        return self.path, int(sentence)
+
+    def sentence_where(self, sentence: int) -> str:
+        return f"{self.path} row {sentence}"
+
+
 def _probs_row(
     probs: PredProbs, starts: npt.NDArray[np.int64], s: int, t: int
 ) -> npt.NDArray[np.floating[Any]]:
@@ -745,7 +841,7 @@ def _parse_classes(text: str) -> list[str]:
     return names
 
 
-def _check_ids(corpus: Corpora, k: int, holder: str, unit: str = "columns") -> None:
+def _check_ids(corpus: Corpora | _HFData, k: int, holder: str, unit: str = "columns") -> None:
     for tag, where in zip(corpus.tags, corpus.tag_where):
         assert isinstance(tag, int)
         if tag >= k:
@@ -756,7 +852,7 @@ def _check_ids(corpus: Corpora, k: int, holder: str, unit: str = "columns") -> N
 
 
 def _class_ids(
-    corpus: Corpora, probs: PredProbs, classes: list[str] | None, source: str
+    corpus: Corpora | _HFData, probs: PredProbs, classes: list[str] | None, source: str
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
@@ -794,7 +890,7 @@ def _shortlist(names: Sequence[str], most: int = 12) -> str:
 
 
 def _run(
-    corpus: Corpora,
+    corpus: Corpora | _HFData,
     probs: PredProbs,
     labels: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
@@ -825,7 +921,7 @@ def _run(
     return np.array(found, dtype=np.int64).reshape(-1, 2)
 
 
-def _culprit(message: str, corpus: Corpora, probs: PredProbs) -> str:
+def _culprit(message: str, corpus: Corpora | _HFData, probs: PredProbs) -> str:
     """The file an engine error is about: PROBS unless only the labels (DATA) are named."""
     if "pred_probs" not in message and "label" in message:
         return corpus.path
@@ -897,3 +993,14 @@ class _Lines:
 
     def write(self, text: str) -> None:
         _write(self.stream, text, flush=False)
+
+
+def _register_review_commands() -> None:
+    from tokenclean.corrections import add_apply_parser
+    from tokenclean.labelstudio import add_export_parser, add_import_parser
+    from tokenclean.review import add_report_parser
+
+    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+
+
+_register_review_commands()

@@ -26,7 +26,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal, TextIO, Union
+from typing import Any, BinaryIO, Literal, Protocol, TextIO, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -628,6 +628,21 @@ def read_classes_file(path: str) -> list[str]:
 # --- predicted probabilities ----------------------------------------------------------------
 
 
+class Sentences(Protocol):
+    """What :meth:`PredProbs.aligned_with` reads of a corpus."""
+
+    path: str
+    lengths: IntArray
+
+    @property
+    def num_tokens(self) -> int: ...
+
+    @property
+    def num_sentences(self) -> int: ...
+
+    def sentence_where(self, sentence: int) -> str: ...
+
+
 @dataclass
 class PredProbs:
     """Predicted probabilities, either flat or one array per sentence.
@@ -653,7 +668,7 @@ class PredProbs:
     num_classes: int
     class_names: list[str] | None = None
 
-    def aligned_with(self, corpus: Corpus | Corpora) -> PredProbs:
+    def aligned_with(self, corpus: Sentences) -> PredProbs:
         """These probabilities checked against ``corpus``: one row per token.
 
         A lone array in an ``.npz`` with one row per token of a corpus of several sentences
@@ -670,7 +685,7 @@ class PredProbs:
         self._check_matches(corpus)
         return self
 
-    def _check_matches(self, corpus: Corpus | Corpora) -> None:
+    def _check_matches(self, corpus: Sentences) -> None:
         data, n, s_count = corpus.path, corpus.num_tokens, corpus.num_sentences
         in_data = f"{data} has {n} tokens in {s_count} sentences"
         if self.sentences is not None:
