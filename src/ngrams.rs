@@ -1,0 +1,418 @@
+//! Variation n-grams (Dickinson & Meurers, 2003): evidence that a token's tag is wrong from
+//! the annotation alone. The same word n-gram seen elsewhere in the corpus with the token's
+//! position tagged differently is suspect; the longer the shared context and the larger the
+//! share of occurrences that disagree, the more suspect.
+//!
+//! For every n-gram (`n = 1..=max_n`, inside one sentence) occurring at least `min_count`
+//! times, and every position `j` in it, the tags at `j` are counted over the occurrences. A
+//! token covered by such an n-gram at position `j` where the tags vary gets the candidate score
+//!
+//! ```text
+//! score = (occurrences - agreeing) / occurrences * n / max_n
+//! ```
+//!
+//! (`agreeing`: occurrences tagged like this token at `j`, the token itself included). The
+//! token keeps its best candidate: highest score, then longest n-gram, then most occurrences,
+//! then leftmost start. Tokens without a varying n-gram score 0.
+//!
+//! Windows are grouped by a 64-bit hash of their words (sorted by hash); every group is
+//! checked word by word, so a hash collision never merges different n-grams.
+
+use crate::error::{Error, Result};
+use std::cmp::Ordering;
+
+/// A word id: any integer type whose equality means "the same word".
+pub trait WordId: Copy + Ord + Send + Sync {
+    fn bits(self) -> u64;
+}
+
+impl WordId for u64 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self
+    }
+}
+
+impl WordId for i64 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self as u64
+    }
+}
+
+impl WordId for u32 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+/// Settings of [`variation_ngrams`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NgramOptions {
+    /// Longest n-gram considered (at least 1).
+    pub max_n: usize,
+    /// Fewest occurrences an n-gram needs to count as evidence (values below 2 act as 2:
+    /// variation needs two occurrences).
+    pub min_count: usize,
+}
+
+impl Default for NgramOptions {
+    fn default() -> Self {
+        NgramOptions {
+            max_n: 6,
+            min_count: 2,
+        }
+    }
+}
+
+/// Per-token evidence, all of length N (tokens in sentence order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Variation {
+    /// In `[0, 1]`: see the module documentation; 0 when no n-gram varies at the token.
+    pub score: Vec<f64>,
+    /// Most frequent tag at the token's position in its best n-gram (ties: the token's own
+    /// tag, then the smallest id); the token's own tag when it has no evidence.
+    pub suggested: Vec<u32>,
+    /// Occurrences of the best n-gram (0 without evidence).
+    pub support: Vec<u32>,
+    /// Of those, how many tag the position like this token (itself included).
+    pub agree: Vec<u32>,
+    /// Length n of the best n-gram (0 without evidence).
+    pub length: Vec<u32>,
+    /// Position of the token inside its best n-gram (0-based).
+    pub offset: Vec<u32>,
+}
+
+/// The best candidate of a token so far.
+#[derive(Clone, Copy, Default)]
+struct Best {
+    disagree: u32,
+    support: u32,
+    n: u32,
+    start: usize,
+    suggested: u32,
+}
+
+impl Best {
+    /// Whether `self` beats `other` (which may be empty, support 0).
+    fn beats(&self, other: &Best) -> bool {
+        if other.support == 0 {
+            return true;
+        }
+        // disagree/support * n, compared exactly by cross-multiplying.
+        let a = u128::from(self.disagree) * u128::from(self.n) * u128::from(other.support);
+        let b = u128::from(other.disagree) * u128::from(other.n) * u128::from(self.support);
+        match a.cmp(&b) {
+            Ordering::Greater => true,
+            Ordering::Less => false,
+            Ordering::Equal => (self.n, self.support, std::cmp::Reverse(self.start))
+                .gt(&(other.n, other.support, std::cmp::Reverse(other.start))),
+        }
+    }
+}
+
+#[inline(always)]
+fn mix(mut x: u64) -> u64 {
+    // splitmix64's finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Variation n-gram evidence for every token. `words` and `labels` hold one entry per token,
+/// sentences concatenated; `lengths` the tokens of each sentence. N-grams never cross a
+/// sentence boundary.
+pub fn variation_ngrams<W: WordId>(
+    words: &[W],
+    labels: &[u32],
+    lengths: &[usize],
+    opts: &NgramOptions,
+) -> Result<Variation> {
+    variation_with(words, labels, lengths, opts, mix)
+}
+
+/// [`variation_ngrams`] with the word hash as a parameter (tests force collisions).
+fn variation_with<W: WordId>(
+    words: &[W],
+    labels: &[u32],
+    lengths: &[usize],
+    opts: &NgramOptions,
+    word_hash: impl Fn(u64) -> u64,
+) -> Result<Variation> {
+    let n_tok = words.len();
+    if labels.len() != n_tok {
+        return Err(Error::Invalid(format!(
+            "{} labels for {n_tok} words; give one label per word",
+            labels.len()
+        )));
+    }
+    let total = lengths
+        .iter()
+        .try_fold(0usize, |acc, &l| acc.checked_add(l))
+        .ok_or_else(|| Error::Invalid("sentence lengths overflow".into()))?;
+    if total != n_tok {
+        return Err(Error::Invalid(format!(
+            "sentence lengths add up to {total} tokens but there are {n_tok} words"
+        )));
+    }
+    if opts.max_n == 0 {
+        return Err(Error::Invalid("max_n must be at least 1".into()));
+    }
+    if n_tok > u32::MAX as usize {
+        return Err(Error::Invalid(format!(
+            "{n_tok} tokens; at most {} are supported",
+            u32::MAX
+        )));
+    }
+    let min_count = opts.min_count.max(2);
+    // End (exclusive) of the sentence of each token.
+    let mut sentence_end = vec![0u32; n_tok];
+    let mut at = 0usize;
+    for &len in lengths {
+        sentence_end[at..at + len].fill((at + len) as u32);
+        at += len;
+    }
+
+    let mut best = vec![Best::default(); n_tok];
+    let mut hash: Vec<u64> = vec![0; n_tok];
+    let mut windows: Vec<(u64, u32)> = Vec::with_capacity(n_tok);
+    let mut tags: Vec<u32> = Vec::new();
+    for n in 1..=opts.max_n {
+        windows.clear();
+        for a in 0..n_tok {
+            let end = a + n;
+            if end > sentence_end[a] as usize {
+                continue;
+            }
+            hash[a] = mix(hash[a] ^ word_hash(words[end - 1].bits()));
+            windows.push((hash[a], a as u32));
+        }
+        if windows.len() < min_count {
+            break; // longer n-grams are rarer still
+        }
+        windows.sort_unstable();
+        let mut lo = 0;
+        while lo < windows.len() {
+            let h = windows[lo].0;
+            let mut hi = lo + 1;
+            while hi < windows.len() && windows[hi].0 == h {
+                hi += 1;
+            }
+            if hi - lo >= min_count {
+                let group = &mut windows[lo..hi];
+                let gram = |&(_, a): &(u64, u32)| &words[a as usize..a as usize + n];
+                let first = gram(&group[0]);
+                if group.iter().all(|w| gram(w) == first) {
+                    score_group(group, n, labels, min_count, &mut tags, &mut best);
+                } else {
+                    // A hash collision: split the group by its words.
+                    group.sort_unstable_by(|x, y| gram(x).cmp(gram(y)).then(x.1.cmp(&y.1)));
+                    let mut s = 0;
+                    while s < group.len() {
+                        let mut e = s + 1;
+                        while e < group.len() && gram(&group[e]) == gram(&group[s]) {
+                            e += 1;
+                        }
+                        if e - s >= min_count {
+                            score_group(&group[s..e], n, labels, min_count, &mut tags, &mut best);
+                        }
+                        s = e;
+                    }
+                }
+            }
+            lo = hi;
+        }
+    }
+
+    let mut out = Variation {
+        score: Vec::with_capacity(n_tok),
+        suggested: Vec::with_capacity(n_tok),
+        support: Vec::with_capacity(n_tok),
+        agree: Vec::with_capacity(n_tok),
+        length: Vec::with_capacity(n_tok),
+        offset: Vec::with_capacity(n_tok),
+    };
+    let max_n = opts.max_n as f64;
+    for (i, b) in best.iter().enumerate() {
+        if b.support == 0 {
+            out.score.push(0.0);
+            out.suggested.push(labels[i]);
+            out.support.push(0);
+            out.agree.push(0);
+            out.length.push(0);
+            out.offset.push(0);
+        } else {
+            out.score.push(
+                f64::from(b.disagree) * f64::from(b.n) / (f64::from(b.support) * max_n),
+            );
+            out.suggested.push(b.suggested);
+            out.support.push(b.support);
+            out.agree.push(b.support - b.disagree);
+            out.length.push(b.n);
+            out.offset.push((i - b.start) as u32);
+        }
+    }
+    Ok(out)
+}
+
+/// Occurrences of one n-gram (same words, `group.len() >= min_count`): updates the best
+/// candidate of every token where the tags vary.
+fn score_group(
+    group: &[(u64, u32)],
+    n: usize,
+    labels: &[u32],
+    min_count: usize,
+    tags: &mut Vec<u32>,
+    best: &mut [Best],
+) {
+    debug_assert!(group.len() >= min_count);
+    let first = group[0].1 as usize;
+    let tags_of = |a: u32| &labels[a as usize..a as usize + n];
+    if group.iter().all(|&(_, a)| tags_of(a) == &labels[first..first + n]) {
+        return; // the common case: every occurrence tagged alike
+    }
+    let support = group.len() as u32;
+    for j in 0..n {
+        tags.clear();
+        tags.extend(group.iter().map(|&(_, a)| labels[a as usize + j]));
+        if tags.iter().all(|&t| t == tags[0]) {
+            continue;
+        }
+        tags.sort_unstable();
+        // (tag, count) runs, sorted by tag.
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for &t in tags.iter() {
+            match runs.last_mut() {
+                Some((tag, c)) if *tag == t => *c += 1,
+                _ => runs.push((t, 1)),
+            }
+        }
+        let top = runs.iter().map(|&(_, c)| c).max().unwrap_or(0);
+        // Smallest tag with the top count (runs are sorted by tag).
+        let smallest_top = runs
+            .iter()
+            .find(|&&(_, c)| c == top)
+            .map_or(0, |&(t, _)| t);
+        for &(_, a) in group {
+            let i = a as usize + j;
+            let own = labels[i];
+            let agree = runs
+                .binary_search_by_key(&own, |&(t, _)| t)
+                .map_or(0, |k| runs[k].1);
+            let cand = Best {
+                disagree: support - agree,
+                support,
+                n: n as u32,
+                start: a as usize,
+                suggested: if agree == top { own } else { smallest_top },
+            };
+            if cand.beats(&best[i]) {
+                best[i] = cand;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(words: &[u64], labels: &[u32], lengths: &[usize], max_n: usize) -> Variation {
+        let opts = NgramOptions { max_n, min_count: 2 };
+        variation_ngrams(words, labels, lengths, &opts).expect("valid input")
+    }
+
+    #[test]
+    fn unigram_minority_is_suspect() {
+        // word 7 tagged 1, 1, 2: the token tagged 2 disagrees with 2 of 3 occurrences.
+        let v = run(&[7, 7, 7], &[1, 1, 2], &[1, 1, 1], 3);
+        assert_eq!(v.support, vec![3, 3, 3]);
+        assert_eq!(v.agree, vec![2, 2, 1]);
+        assert_eq!(v.suggested, vec![1, 1, 1]);
+        assert_eq!(v.length, vec![1, 1, 1]);
+        assert!((v.score[2] - 2.0 / 3.0 / 3.0).abs() < 1e-12);
+        assert!((v.score[0] - 1.0 / 3.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn longer_context_wins_and_sentences_are_not_crossed() {
+        // "a b" twice with b tagged 0 and 1; a third "b" alone (other sentence) tagged 0.
+        let words = [1, 2, 1, 2, 2];
+        let labels = [0, 0, 0, 1, 0];
+        let v = run(&words, &labels, &[2, 2, 1], 2);
+        // token 3: bigram "a b" (2 occurrences, 1 disagrees): 1/2 * 2/2 = 0.5 beats the
+        // unigram "b" (3 occurrences, 2 disagree): 2/3 * 1/2.
+        assert_eq!(v.length[3], 2);
+        assert_eq!(v.offset[3], 1);
+        assert_eq!((v.support[3], v.agree[3]), (2, 1));
+        assert!((v.score[3] - 0.5).abs() < 1e-12);
+        // The bigram "b a" across sentences 0 and 1 does not exist: token 0 ("a") never varies.
+        assert_eq!(v.score[0], 0.0);
+        assert_eq!(v.suggested[0], 0);
+        // A tie between tags 0 and 1 suggests the token's own tag.
+        assert_eq!(v.suggested[3], 1);
+        assert_eq!(v.suggested[1], 0);
+    }
+
+    #[test]
+    fn no_variation_no_evidence() {
+        let v = run(&[1, 2, 1, 2], &[3, 4, 3, 4], &[2, 2], 4);
+        assert!(v.score.iter().all(|&s| s == 0.0));
+        assert_eq!(v.suggested, vec![3, 4, 3, 4]);
+        assert!(v.support.iter().all(|&s| s == 0));
+    }
+
+    #[test]
+    fn min_count_filters_rare_ngrams() {
+        let opts = NgramOptions {
+            max_n: 1,
+            min_count: 4,
+        };
+        let v = variation_ngrams(&[5u64, 5, 5], &[0, 1, 1], &[3], &opts).expect("valid");
+        assert!(v.score.iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn signed_ids_and_empty_sentences() {
+        let v = variation_ngrams(
+            &[-1i64, -1],
+            &[0, 1],
+            &[0, 1, 0, 1],
+            &NgramOptions::default(),
+        )
+        .expect("valid");
+        assert_eq!(v.support, vec![2, 2]);
+    }
+
+    #[test]
+    fn bad_input() {
+        let opts = NgramOptions::default();
+        assert!(variation_ngrams(&[1u64, 2], &[0], &[2], &opts).is_err());
+        assert!(variation_ngrams(&[1u64, 2], &[0, 0], &[3], &opts).is_err());
+        let zero = NgramOptions {
+            max_n: 0,
+            min_count: 2,
+        };
+        assert!(variation_ngrams(&[1u64], &[0], &[1], &zero).is_err());
+        let empty = variation_ngrams::<u64>(&[], &[], &[], &opts).expect("empty is fine");
+        assert!(empty.score.is_empty());
+    }
+
+    #[test]
+    fn collisions_are_split_by_words() {
+        // Every word hashes alike, so every window of a length collides: the answer must not
+        // change.
+        let words: Vec<u64> = (0..300).map(|i| (i * 7 + i / 5) % 11).collect();
+        let labels: Vec<u32> = (0..300).map(|i| ((i * 13) % 17 % 3) as u32).collect();
+        let lengths = [100, 50, 0, 150];
+        let opts = NgramOptions {
+            max_n: 4,
+            min_count: 2,
+        };
+        let good = variation_ngrams(&words, &labels, &lengths, &opts).expect("valid");
+        let bad = variation_with(&words, &labels, &lengths, &opts, |_| 42).expect("valid");
+        assert_eq!(good, bad);
+        assert!(good.score.iter().any(|&s| s > 0.0));
+    }
+}
