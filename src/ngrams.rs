@@ -177,12 +177,20 @@ fn variation_with<W: WordId>(
     let mut best = vec![Best::default(); n_tok];
     let mut hash: Vec<u64> = vec![0; n_tok];
     let mut windows: Vec<(u64, u32)> = Vec::with_capacity(n_tok);
-    let mut tags: Vec<u32> = Vec::new();
+    let mut scratch = Scratch {
+        table: vec![0; DENSE],
+        tally: Vec::new(),
+        runs: Vec::new(),
+    };
+    // repeated[a]: the (n-1)-gram at a occurs at least min_count times. An n-gram can only
+    // repeat if both its (n-1)-gram prefix and suffix do, so most windows drop out early.
+    let mut repeated = vec![true; n_tok];
+    let mut next = vec![false; n_tok];
     for n in 1..=opts.max_n {
         windows.clear();
         for a in 0..n_tok {
             let end = a + n;
-            if end > sentence_end[a] as usize {
+            if end > sentence_end[a] as usize || !repeated[a] || (n > 1 && !repeated[a + 1]) {
                 continue;
             }
             hash[a] = mix(hash[a] ^ word_hash(words[end - 1].bits()));
@@ -192,6 +200,7 @@ fn variation_with<W: WordId>(
             break; // longer n-grams are rarer still
         }
         windows.sort_unstable();
+        next.fill(false);
         let mut lo = 0;
         while lo < windows.len() {
             let h = windows[lo].0;
@@ -204,7 +213,7 @@ fn variation_with<W: WordId>(
                 let gram = |&(_, a): &(u64, u32)| &words[a as usize..a as usize + n];
                 let first = gram(&group[0]);
                 if group.iter().all(|w| gram(w) == first) {
-                    score_group(group, n, labels, min_count, &mut tags, &mut best);
+                    score_group(group, n, labels, &mut scratch, &mut best, &mut next);
                 } else {
                     // A hash collision: split the group by its words.
                     group.sort_unstable_by(|x, y| gram(x).cmp(gram(y)).then(x.1.cmp(&y.1)));
@@ -215,7 +224,8 @@ fn variation_with<W: WordId>(
                             e += 1;
                         }
                         if e - s >= min_count {
-                            score_group(&group[s..e], n, labels, min_count, &mut tags, &mut best);
+                            let run = &group[s..e];
+                            score_group(run, n, labels, &mut scratch, &mut best, &mut next);
                         }
                         s = e;
                     }
@@ -223,6 +233,7 @@ fn variation_with<W: WordId>(
             }
             lo = hi;
         }
+        std::mem::swap(&mut repeated, &mut next);
     }
 
     let mut out = Variation {
@@ -256,17 +267,33 @@ fn variation_with<W: WordId>(
     Ok(out)
 }
 
-/// Occurrences of one n-gram (same words, `group.len() >= min_count`): updates the best
-/// candidate of every token where the tags vary.
+/// Class ids below this are counted in a table; larger ones by sorting.
+const DENSE: usize = 1024;
+
+/// Buffers reused across groups.
+struct Scratch {
+    /// Count per class id (zero between uses).
+    table: Vec<u32>,
+    /// The distinct tags seen (or, for large ids, all tags).
+    tally: Vec<u32>,
+    /// (tag, count), sorted by tag.
+    runs: Vec<(u32, u32)>,
+}
+
+/// Occurrences of one n-gram (same words, at least `min_count`): marks them repeated and
+/// updates the best candidate of every token where the tags vary.
 fn score_group(
     group: &[(u64, u32)],
     n: usize,
     labels: &[u32],
-    min_count: usize,
-    tags: &mut Vec<u32>,
+    scratch: &mut Scratch,
     best: &mut [Best],
+    repeated: &mut [bool],
 ) {
-    debug_assert!(group.len() >= min_count);
+    let Scratch { table, tally, runs } = scratch;
+    for &(_, a) in group {
+        repeated[a as usize] = true;
+    }
     let first = group[0].1 as usize;
     let tags_of = |a: u32| &labels[a as usize..a as usize + n];
     if group.iter().all(|&(_, a)| tags_of(a) == &labels[first..first + n]) {
@@ -274,18 +301,45 @@ fn score_group(
     }
     let support = group.len() as u32;
     for j in 0..n {
-        tags.clear();
-        tags.extend(group.iter().map(|&(_, a)| labels[a as usize + j]));
-        if tags.iter().all(|&t| t == tags[0]) {
+        let t0 = labels[first + j];
+        if group.iter().all(|&(_, a)| labels[a as usize + j] == t0) {
             continue;
         }
-        tags.sort_unstable();
-        // (tag, count) runs, sorted by tag.
-        let mut runs: Vec<(u32, u32)> = Vec::new();
-        for &t in tags.iter() {
-            match runs.last_mut() {
-                Some((tag, c)) if *tag == t => *c += 1,
-                _ => runs.push((t, 1)),
+        // Count the tags at j: a direct table for small class ids, else sorted runs.
+        tally.clear();
+        let mut dense = true;
+        for &(_, a) in group {
+            let t = labels[a as usize + j];
+            let slot = t as usize;
+            if slot >= DENSE {
+                dense = false;
+                break;
+            }
+            if table[slot] == 0 {
+                tally.push(t);
+            }
+            table[slot] += 1;
+        }
+        if !dense {
+            for &t in tally.iter() {
+                table[t as usize] = 0;
+            }
+            tally.clear();
+            tally.extend(group.iter().map(|&(_, a)| labels[a as usize + j]));
+            tally.sort_unstable();
+            runs.clear();
+            for &t in tally.iter() {
+                match runs.last_mut() {
+                    Some((tag, c)) if *tag == t => *c += 1,
+                    _ => runs.push((t, 1)),
+                }
+            }
+        } else {
+            tally.sort_unstable();
+            runs.clear();
+            runs.extend(tally.iter().map(|&t| (t, table[t as usize])));
+            for &t in tally.iter() {
+                table[t as usize] = 0;
             }
         }
         let top = runs.iter().map(|&(_, c)| c).max().unwrap_or(0);
@@ -383,6 +437,22 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(v.support, vec![2, 2]);
+    }
+
+    #[test]
+    fn large_class_ids_count_like_small_ones() {
+        let words: Vec<u64> = (0..200).map(|i| (i * 7 + i / 3) % 5).collect();
+        let small: Vec<u32> = (0..200).map(|i| ((i * 13) % 11 % 3) as u32).collect();
+        // A monotone relabelling keeps every tie-break, so the answers map one to one.
+        let big: Vec<u32> = small.iter().map(|&t| 5000 + 1000 * t).collect();
+        let a = run(&words, &small, &[120, 80], 3);
+        let b = run(&words, &big, &[120, 80], 3);
+        assert_eq!(a.score, b.score);
+        assert_eq!(a.support, b.support);
+        assert_eq!(a.agree, b.agree);
+        let mapped: Vec<u32> = a.suggested.iter().map(|&t| 5000 + 1000 * t).collect();
+        assert_eq!(mapped, b.suggested);
+        assert!(a.score.iter().any(|&s| s > 0.0));
     }
 
     #[test]
