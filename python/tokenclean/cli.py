@@ -696,3 +696,12 @@ class _Lines:
 
     def write(self, text: str) -> None:
         _write(self.stream, text, flush=False)
+
+
+def _register() -> None:
+    from tokenclean import evaluate
+
+    _COMMANDS.append(evaluate.add_parser)
+
+
+_register()
