@@ -398,6 +398,19 @@ def add_parser(subparsers: Any) -> None:
         "--format", choices=("table", "json"), default="table", help="output format (table)"
     )
     p.set_defaults(run=_run)
+    # argparse matches positionals before an option only ("ISSUES --gold G DATA" would leave
+    # DATA unrecognised): collect the stray positionals into DATA.
+    parse_known = p.parse_known_args
+
+    def parse_known_args(
+        args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        ns, extras = parse_known(args, namespace)
+        stray = [x for x in extras if not x.startswith("-")]
+        ns.data = [*(getattr(ns, "data", None) or []), *stray]
+        return ns, [x for x in extras if x.startswith("-")]
+
+    setattr(p, "parse_known_args", parse_known_args)  # noqa: B010
 
 
 def _run(args: argparse.Namespace) -> int:
