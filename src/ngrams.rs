@@ -15,6 +15,9 @@
 //! token keeps its best candidate: highest score, then longest n-gram, then most occurrences,
 //! then leftmost start. Tokens without a varying n-gram score 0.
 //!
+//! With `boundaries` (the default), each sentence is framed by a start and an end marker that
+//! count as words of the n-grams (and in n) but are never scored.
+//!
 //! Windows are grouped by a 64-bit hash of their words (sorted by hash); every group is
 //! checked word by word, so a hash collision never merges different n-grams.
 
@@ -40,6 +43,13 @@ impl WordId for i64 {
     }
 }
 
+impl WordId for u128 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        (self as u64) ^ ((self >> 64) as u64).rotate_left(29)
+    }
+}
+
 impl WordId for u32 {
     #[inline(always)]
     fn bits(self) -> u64 {
@@ -55,6 +65,9 @@ pub struct NgramOptions {
     /// Fewest occurrences an n-gram needs to count as evidence (values below 2 act as 2:
     /// variation needs two occurrences).
     pub min_count: usize,
+    /// Whether the start and the end of a sentence count as context words (markers that are
+    /// never tagged), so that "Leeds" opening a sentence is context of its own.
+    pub boundaries: bool,
 }
 
 impl Default for NgramOptions {
@@ -62,6 +75,7 @@ impl Default for NgramOptions {
         NgramOptions {
             max_n: 6,
             min_count: 2,
+            boundaries: true,
         }
     }
 }
@@ -165,6 +179,61 @@ fn variation_with<W: WordId>(
             u32::MAX
         )));
     }
+    if !opts.boundaries {
+        return scan(words, labels, lengths, opts, word_hash);
+    }
+    // Each sentence framed by a start and an end marker (words no id can equal; their tag
+    // never varies, so they are never suspects themselves).
+    const START: u128 = 1 << 64;
+    const END: u128 = 2 << 64;
+    let framed_len = n_tok + 2 * lengths.len();
+    if framed_len > u32::MAX as usize {
+        return Err(Error::Invalid(format!(
+            "{n_tok} tokens in {} sentences; at most {} tokens and markers are supported",
+            lengths.len(),
+            u32::MAX
+        )));
+    }
+    let mut framed_words: Vec<u128> = Vec::with_capacity(framed_len);
+    let mut framed_labels: Vec<u32> = Vec::with_capacity(framed_len);
+    let mut at = 0usize;
+    for &len in lengths {
+        framed_words.push(START);
+        framed_labels.push(u32::MAX);
+        framed_words.extend(words[at..at + len].iter().map(|w| u128::from(w.bits())));
+        framed_labels.extend_from_slice(&labels[at..at + len]);
+        framed_words.push(END);
+        framed_labels.push(u32::MAX);
+        at += len;
+    }
+    let framed_lengths: Vec<usize> = lengths.iter().map(|&l| l + 2).collect();
+    let v = scan(&framed_words, &framed_labels, &framed_lengths, opts, word_hash)?;
+    // Back to the tokens: drop the markers.
+    let mut keep = Vec::with_capacity(n_tok);
+    let mut at = 0usize;
+    for &len in lengths {
+        keep.extend(at + 1..at + 1 + len);
+        at += len + 2;
+    }
+    Ok(Variation {
+        score: keep.iter().map(|&i| v.score[i]).collect(),
+        suggested: keep.iter().map(|&i| v.suggested[i]).collect(),
+        support: keep.iter().map(|&i| v.support[i]).collect(),
+        agree: keep.iter().map(|&i| v.agree[i]).collect(),
+        length: keep.iter().map(|&i| v.length[i]).collect(),
+        offset: keep.iter().map(|&i| v.offset[i]).collect(),
+    })
+}
+
+/// The scan itself, over validated input.
+fn scan<W: WordId>(
+    words: &[W],
+    labels: &[u32],
+    lengths: &[usize],
+    opts: &NgramOptions,
+    word_hash: impl Fn(u64) -> u64,
+) -> Result<Variation> {
+    let n_tok = words.len();
     let min_count = opts.min_count.max(2);
     // End (exclusive) of the sentence of each token.
     let mut sentence_end = vec![0u32; n_tok];
@@ -373,7 +442,11 @@ mod tests {
     use super::*;
 
     fn run(words: &[u64], labels: &[u32], lengths: &[usize], max_n: usize) -> Variation {
-        let opts = NgramOptions { max_n, min_count: 2 };
+        let opts = NgramOptions {
+            max_n,
+            min_count: 2,
+            boundaries: false,
+        };
         variation_ngrams(words, labels, lengths, &opts).expect("valid input")
     }
 
@@ -422,6 +495,7 @@ mod tests {
         let opts = NgramOptions {
             max_n: 1,
             min_count: 4,
+            boundaries: false,
         };
         let v = variation_ngrams(&[5u64, 5, 5], &[0, 1, 1], &[3], &opts).expect("valid");
         assert!(v.score.iter().all(|&s| s == 0.0));
@@ -456,13 +530,35 @@ mod tests {
     }
 
     #[test]
+    fn sentence_boundaries_are_context() {
+        // "x" opens two sentences (tags 1 and 2) and ends a third (tag 1). With boundaries the
+        // two openers share the bigram (start, x): 1/2 disagree, n = 2 of max_n = 2.
+        let words = [9u64, 5, 9, 6, 5, 9];
+        let labels = [1, 0, 2, 0, 0, 1];
+        let lengths = [2, 2, 2];
+        let framed = NgramOptions {
+            max_n: 2,
+            ..NgramOptions::default()
+        };
+        let v = variation_ngrams(&words, &labels, &lengths, &framed).expect("valid");
+        assert_eq!((v.length[0], v.offset[0], v.support[0], v.agree[0]), (2, 1, 2, 1));
+        assert!((v.score[0] - 0.5).abs() < 1e-12);
+        // The unigram "x" (3 occurrences, 2 disagree) scores 2/3 * 1/2 for the last token.
+        assert_eq!((v.length[5], v.support[5], v.agree[5]), (1, 3, 2));
+        let plain = run(&words, &labels, &lengths, 2);
+        assert_eq!((plain.length[0], plain.support[0]), (1, 3));
+        // The markers never show up in the output.
+        assert_eq!(v.score.len(), 6);
+    }
+
+    #[test]
     fn bad_input() {
         let opts = NgramOptions::default();
         assert!(variation_ngrams(&[1u64, 2], &[0], &[2], &opts).is_err());
         assert!(variation_ngrams(&[1u64, 2], &[0, 0], &[3], &opts).is_err());
         let zero = NgramOptions {
             max_n: 0,
-            min_count: 2,
+            ..NgramOptions::default()
         };
         assert!(variation_ngrams(&[1u64], &[0], &[1], &zero).is_err());
         let empty = variation_ngrams::<u64>(&[], &[], &[], &opts).expect("empty is fine");
@@ -478,7 +574,7 @@ mod tests {
         let lengths = [100, 50, 0, 150];
         let opts = NgramOptions {
             max_n: 4,
-            min_count: 2,
+            ..NgramOptions::default()
         };
         let good = variation_ngrams(&words, &labels, &lengths, &opts).expect("valid");
         let bad = variation_with(&words, &labels, &lengths, &opts, |_| 42).expect("valid");

@@ -6,11 +6,42 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 
 
+Evidence = tuple[Fraction, int, int, int, int, int]
+START, END, MARK = "start", "end", -1
+
+
 def variation_reference(
-    words: list[int], labels: list[int], lengths: list[int], max_n: int, min_count: int
-) -> list[tuple[Fraction, int, int, int, int, int]]:
+    words: list[int],
+    labels: list[int],
+    lengths: list[int],
+    max_n: int,
+    min_count: int,
+    boundaries: bool = True,
+) -> list[Evidence]:
     """Per token: (score, suggested, support, agree, length, offset), as documented in
     ``tokenclean.ngrams``."""
+    if boundaries:
+        framed_words: list[object] = []
+        framed_labels: list[int] = []
+        keep = []
+        at = 0
+        for n in lengths:
+            framed_words.append(START)
+            framed_labels.append(MARK)
+            keep.extend(range(len(framed_words), len(framed_words) + n))
+            framed_words.extend(words[at : at + n])
+            framed_labels.extend(labels[at : at + n])
+            framed_words.append(END)
+            framed_labels.append(MARK)
+            at += n
+        out = _scan(framed_words, framed_labels, [n + 2 for n in lengths], max_n, min_count)
+        return [out[i] for i in keep]
+    return _scan(list(words), labels, lengths, max_n, min_count)
+
+
+def _scan(
+    words: list[object], labels: list[int], lengths: list[int], max_n: int, min_count: int
+) -> list[Evidence]:
     min_count = max(min_count, 2)
     starts = [0]
     for n in lengths:
@@ -21,7 +52,7 @@ def variation_reference(
             for n in range(1, max_n + 1):
                 if a + n <= starts[s + 1]:
                     windows.append((a, n))
-    tags: dict[tuple[tuple[int, ...], int], Counter[int]] = defaultdict(Counter)
+    tags: dict[tuple[tuple[object, ...], int], Counter[int]] = defaultdict(Counter)
     for a, n in windows:
         gram = tuple(words[a : a + n])
         for j in range(n):

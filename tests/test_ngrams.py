@@ -13,7 +13,7 @@ from tokenclean.ngrams import VariationEvidence, variation_ngrams, word_ids
 
 
 @st.composite
-def corpora(draw: st.DrawFn) -> tuple[list[int], list[int], list[int], int, int]:
+def corpora(draw: st.DrawFn) -> tuple[list[int], list[int], list[int], int, int, bool]:
     lengths = draw(st.lists(st.integers(0, 8), min_size=0, max_size=8))
     n = sum(lengths)
     vocab = draw(st.integers(1, 4))
@@ -22,21 +22,24 @@ def corpora(draw: st.DrawFn) -> tuple[list[int], list[int], list[int], int, int]
     labels = draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n))
     max_n = draw(st.integers(1, 5))
     min_count = draw(st.integers(0, 4))
-    return words, labels, lengths, max_n, min_count
+    return words, labels, lengths, max_n, min_count, draw(st.booleans())
 
 
 @settings(max_examples=300, deadline=None)
 @given(corpora())
-def test_engine_matches_reference(case: tuple[list[int], list[int], list[int], int, int]) -> None:
-    words, labels, lengths, max_n, min_count = case
+def test_engine_matches_reference(
+    case: tuple[list[int], list[int], list[int], int, int, bool],
+) -> None:
+    words, labels, lengths, max_n, min_count, boundaries = case
     ev = variation_ngrams(
         np.array(words, dtype=np.int64),
         np.array(labels, dtype=np.int64),
         np.array(lengths, dtype=np.int64),
         max_n=max_n,
         min_count=min_count,
+        boundaries=boundaries,
     )
-    expected = variation_reference(words, labels, lengths, max_n, min_count)
+    expected = variation_reference(words, labels, lengths, max_n, min_count, boundaries)
     assert len(ev.score) == len(words)
     for i, (score, suggested, support, agree, length, offset) in enumerate(expected):
         assert ev.score[i] == pytest.approx(float(score), abs=1e-12), i
@@ -50,12 +53,12 @@ def test_engine_matches_reference(case: tuple[list[int], list[int], list[int], i
 def test_majority_suggestion_and_ranking() -> None:
     tokens = [["in", "New", "York"]] * 3 + [["new", "york"]]
     labels = [[0, 1, 2], [0, 3, 4], [0, 1, 2], [1, 2]]
-    ev = variation_ngrams(tokens, labels, max_n=3)
+    ev = variation_ngrams(tokens, labels, max_n=3, boundaries=False)
     assert isinstance(ev, VariationEvidence)
     assert ev.suggested.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 1, 2]
     assert ev.ranked()[:2].tolist() == [4, 5]
     # Case matters only when asked: "new york" is then a different bigram, seen once.
-    cased = variation_ngrams(tokens, labels, max_n=3, lowercase=False)
+    cased = variation_ngrams(tokens, labels, max_n=3, lowercase=False, boundaries=False)
     assert cased.support[9] == 0
     assert ev.support[9] == 4
 

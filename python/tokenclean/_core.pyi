@@ -175,4 +175,5 @@ def variation_ngrams(
     lengths: _I64,
     max_n: int = 6,
     min_count: int = 2,
+    boundaries: bool = True,
 ) -> tuple[_F64, _I64, _I64, _I64, _I64, _I64]: ...

@@ -31,7 +31,7 @@ fn widen(v: Vec<u32>) -> Vec<i64> {
 /// Variation n-gram evidence of every token: (score, suggested, support, agree, length,
 /// offset), each of shape (N,).
 #[pyfunction]
-#[pyo3(signature = (word_ids, labels, lengths, max_n = 6, min_count = 2))]
+#[pyo3(signature = (word_ids, labels, lengths, max_n = 6, min_count = 2, boundaries = true))]
 fn variation_ngrams<'py>(
     py: Python<'py>,
     word_ids: PyReadonlyArray1<'py, i64>,
@@ -39,6 +39,7 @@ fn variation_ngrams<'py>(
     lengths: PyReadonlyArray1<'py, i64>,
     max_n: usize,
     min_count: usize,
+    boundaries: bool,
 ) -> PyResult<Evidence<'py>> {
     let words = slice(&word_ids);
     let n = words.len();
@@ -77,7 +78,11 @@ fn variation_ngrams<'py>(
         })?;
         ids.push(id);
     }
-    let opts = NgramOptions { max_n, min_count };
+    let opts = NgramOptions {
+        max_n,
+        min_count,
+        boundaries,
+    };
     let v = without_gil(py, || {
         ngrams::variation_ngrams(&words[..], &ids, &lens, &opts)
     })
