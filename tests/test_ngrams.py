@@ -53,12 +53,12 @@ def test_engine_matches_reference(
 def test_majority_suggestion_and_ranking() -> None:
     tokens = [["in", "New", "York"]] * 3 + [["new", "york"]]
     labels = [[0, 1, 2], [0, 3, 4], [0, 1, 2], [1, 2]]
-    ev = variation_ngrams(tokens, labels, max_n=3, boundaries=False)
+    ev = variation_ngrams(tokens, labels, max_n=3, boundaries=False, lowercase=True)
     assert isinstance(ev, VariationEvidence)
     assert ev.suggested.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 1, 2]
     assert ev.ranked()[:2].tolist() == [4, 5]
-    # Case matters only when asked: "new york" is then a different bigram, seen once.
-    cased = variation_ngrams(tokens, labels, max_n=3, lowercase=False, boundaries=False)
+    # By default case matters: "new york" is then a different bigram, seen once.
+    cased = variation_ngrams(tokens, labels, max_n=3, boundaries=False)
     assert cased.support[9] == 0
     assert ev.support[9] == 4
 

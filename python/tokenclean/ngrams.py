@@ -79,10 +79,12 @@ class VariationEvidence:
         return ranked
 
 
-def word_ids(tokens: Sequence[Sequence[str]], *, lowercase: bool = True) -> tuple[IntArray, IntArray]:
+def word_ids(
+    tokens: Sequence[Sequence[str]], *, lowercase: bool = False
+) -> tuple[IntArray, IntArray]:
     """Integer ids of words (equal ids: the same word) and the sentence lengths.
 
-    >>> ids, lengths = word_ids([["The", "cat"], ["the", "dog"]])
+    >>> ids, lengths = word_ids([["The", "cat"], ["the", "dog"]], lowercase=True)
     >>> ids.tolist(), lengths.tolist()
     ([2, 0, 2, 1], [2, 2])
     """
@@ -110,20 +112,21 @@ def variation_ngrams(
     max_n: int = 6,
     min_count: int = 2,
     boundaries: bool = True,
-    lowercase: bool = True,
+    lowercase: bool = False,
 ) -> VariationEvidence:
     """Variation n-gram evidence for every token (see the module documentation).
 
     Args:
         words: with ``lengths``, one integer word id per token, sentences concatenated (equal
             ids mean the same word). Without ``lengths``, one sequence per sentence of either
-            words (strings, compared lower-cased unless ``lowercase=False``) or word ids.
+            words (strings, compared exactly unless ``lowercase=True``) or word ids.
         labels: the given class id of each token, laid out like ``words``.
         lengths: tokens per sentence, when ``words`` and ``labels`` are flat.
         max_n: the longest n-gram considered.
         min_count: the fewest occurrences an n-gram needs to count (at least 2 either way).
         boundaries: whether the start and the end of a sentence count as context words.
-        lowercase: whether string words are compared lower-cased.
+        lowercase: whether string words are compared lower-cased (on CoNLL-2003 exact case
+            ranked slightly better, as case tells names apart).
 
     Returns:
         A :class:`VariationEvidence` with one entry per token.
