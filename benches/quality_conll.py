@@ -20,8 +20,9 @@ errors, recall of the whole list, average precision; entity level too):
 Protocol (no tuning on the reported data): test sentences are split into even and odd
 indices. Every weight is chosen by AP on the even sentences; the "odd" columns are the
 out-of-sample figures; "even AP" is the in-sample figure the choices were made on (including
-the choice of exact-case ids over lower-cased ones). Methods without a weight are also reported on the whole test set
-("all", P@309); a tuned method's "all" figure is partly in-sample and marked with *.
+the choice of exact-case ids over lower-cased ones). Methods without a weight are also
+reported on the whole test set ("all", P@309); a tuned method's "all" figure is partly
+in-sample and marked with *.
 
     python benches/quality_conll.py
 """
@@ -148,7 +149,7 @@ def main() -> int:
         f"{len(judge.errors)} entity errors; n-grams over {len(tags):,} tokens in "
         f"{ngram_cpu:.2f} s CPU"
     )
-    print("token level: all = whole test set (P@309); odd = odd-indexed sentences (P@k, k = errors)")
+    print("token level: all = whole test set (P@309); odd = odd sentences (P@k, k = errors)")
     print("entity level: odd sentences; * = weight tuned on the even sentences (all: in-sample)")
     head = (
         f"{'method':<42} {'flag':>6} | {'P@309':>6} {'rec':>5} {'AP':>5} | "
@@ -162,8 +163,9 @@ def main() -> int:
         e = judge.entities(ranked, "odd")
         even_ap = judge.tokens(ranked, "even").average_precision
         star = "*" if note == "tuned" else " "
+        p_all = a.precision_at[a.errors]
         print(
-            f"{name:<42} {len(ranked):>6} | {a.precision_at[a.errors]:>5.3f}{star} {a.recall:>5.3f} "
+            f"{name:<42} {len(ranked):>6} | {p_all:>5.3f}{star} {a.recall:>5.3f} "
             f"{a.average_precision:>5.3f} | {o.precision_at[o.errors]:>7.3f} {o.recall:>5.3f} "
             f"{o.average_precision:>5.3f} | {e.precision_at[e.errors]:>7.3f} "
             f"{e.average_precision:>5.3f} | {even_ap:>7.3f}"

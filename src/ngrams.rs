@@ -120,8 +120,11 @@ impl Best {
         match a.cmp(&b) {
             Ordering::Greater => true,
             Ordering::Less => false,
-            Ordering::Equal => (self.n, self.support, std::cmp::Reverse(self.start))
-                .gt(&(other.n, other.support, std::cmp::Reverse(other.start))),
+            Ordering::Equal => (self.n, self.support, std::cmp::Reverse(self.start)).gt(&(
+                other.n,
+                other.support,
+                std::cmp::Reverse(other.start),
+            )),
         }
     }
 }
@@ -207,7 +210,13 @@ fn variation_with<W: WordId>(
         at += len;
     }
     let framed_lengths: Vec<usize> = lengths.iter().map(|&l| l + 2).collect();
-    let v = scan(&framed_words, &framed_labels, &framed_lengths, opts, word_hash)?;
+    let v = scan(
+        &framed_words,
+        &framed_labels,
+        &framed_lengths,
+        opts,
+        word_hash,
+    )?;
     // Back to the tokens: drop the markers.
     let mut keep = Vec::with_capacity(n_tok);
     let mut at = 0usize;
@@ -323,9 +332,8 @@ fn scan<W: WordId>(
             out.length.push(0);
             out.offset.push(0);
         } else {
-            out.score.push(
-                f64::from(b.disagree) * f64::from(b.n) / (f64::from(b.support) * max_n),
-            );
+            out.score
+                .push(f64::from(b.disagree) * f64::from(b.n) / (f64::from(b.support) * max_n));
             out.suggested.push(b.suggested);
             out.support.push(b.support);
             out.agree.push(b.support - b.disagree);
@@ -365,7 +373,10 @@ fn score_group(
     }
     let first = group[0].1 as usize;
     let tags_of = |a: u32| &labels[a as usize..a as usize + n];
-    if group.iter().all(|&(_, a)| tags_of(a) == &labels[first..first + n]) {
+    if group
+        .iter()
+        .all(|&(_, a)| tags_of(a) == &labels[first..first + n])
+    {
         return; // the common case: every occurrence tagged alike
     }
     let support = group.len() as u32;
@@ -413,10 +424,7 @@ fn score_group(
         }
         let top = runs.iter().map(|&(_, c)| c).max().unwrap_or(0);
         // Smallest tag with the top count (runs are sorted by tag).
-        let smallest_top = runs
-            .iter()
-            .find(|&&(_, c)| c == top)
-            .map_or(0, |&(t, _)| t);
+        let smallest_top = runs.iter().find(|&&(_, c)| c == top).map_or(0, |&(t, _)| t);
         for &(_, a) in group {
             let i = a as usize + j;
             let own = labels[i];
@@ -541,7 +549,10 @@ mod tests {
             ..NgramOptions::default()
         };
         let v = variation_ngrams(&words, &labels, &lengths, &framed).expect("valid");
-        assert_eq!((v.length[0], v.offset[0], v.support[0], v.agree[0]), (2, 1, 2, 1));
+        assert_eq!(
+            (v.length[0], v.offset[0], v.support[0], v.agree[0]),
+            (2, 1, 2, 1)
+        );
         assert!((v.score[0] - 0.5).abs() < 1e-12);
         // The unigram "x" (3 occurrences, 2 disagree) scores 2/3 * 1/2 for the last token.
         assert_eq!((v.length[5], v.support[5], v.agree[5]), (1, 3, 2));

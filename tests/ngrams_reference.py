@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from fractions import Fraction
 
-
 Evidence = tuple[Fraction, int, int, int, int, int]
 START, END, MARK = "start", "end", -1
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ngrams_reference import variation_reference
 
+from ngrams_reference import variation_reference
 from tokenclean import _core
 from tokenclean.ngrams import VariationEvidence, variation_ngrams, word_ids
 

@@ -104,7 +104,9 @@ class Evaluation:
         }
 
 
-def _from_hits(level: str, is_hit: npt.NDArray[np.bool_], errors: int, ks: Iterable[int]) -> Evaluation:
+def _from_hits(
+    level: str, is_hit: npt.NDArray[np.bool_], errors: int, ks: Iterable[int]
+) -> Evaluation:
     cum = np.cumsum(is_hit, dtype=np.int64)
     hits = int(cum[-1]) if len(cum) else 0
     ranks = np.arange(1, len(is_hit) + 1)
@@ -181,7 +183,7 @@ def _flat_positions(ranked: Any, lengths: Any, n: int) -> IntArray:
     return arr
 
 
-def _entity_spans(tags: Sequence[Tag]) -> list[tuple[int, int, str]]:
+def _entity_spans(tags: Sequence[Any]) -> list[tuple[int, int, str]]:
     """Entities (start, end, type) of one sentence's tags, read leniently so that IOB1, IOB2
     and BIOES/BILOU all work: ``B-``/``S-``/``U-`` start an entity, ``I-``/``E-``/``L-``
     continue one of the same type or else start one, ``E-``/``L-``/``S-``/``U-`` end it; tags
@@ -215,9 +217,7 @@ def _entity_spans(tags: Sequence[Tag]) -> list[tuple[int, int, str]]:
     return spans
 
 
-def entity_errors(
-    given: Sequence[Sequence[Tag]], corrected: Sequence[Sequence[Tag]]
-) -> list[Span]:
+def entity_errors(given: Sequence[Sequence[Any]], corrected: Sequence[Sequence[Any]]) -> list[Span]:
     """The regions where the entities of ``given`` and ``corrected`` differ, as (sentence,
     start, end): entities present in one and not the other, merged when they overlap.
 
@@ -437,8 +437,8 @@ def _run(args: argparse.Namespace) -> int:
     ranked = np.array([starts[s] + t for s, a, b in flagged for t in range(a, b)], dtype=np.int64)
     token = evaluate_tokens(ranked, g != c, ks=ks)
     cuts = starts[1:-1]
-    given_sents = np.split(g, cuts) if len(g) else []
-    gold_sents = np.split(c, cuts) if len(c) else []
+    given_sents = [x.tolist() for x in np.split(g, cuts)] if len(g) else []
+    gold_sents = [x.tolist() for x in np.split(c, cuts)] if len(c) else []
     entity = evaluate_spans(flagged, entity_errors(given_sents, gold_sents), ks=ks)
     pairs = class_pairs(ranked, g, c)
     if args.plot:
@@ -564,7 +564,7 @@ def _flagged(
     lengths: IntArray,
 ) -> list[Span]:
     """Flagged (sentence, start, end) spans in report order, sentences counted over DATA."""
-    first_sentence = {}
+    first_sentence: dict[str, int] = {}
     total = 0
     for corpus in data:
         first_sentence.setdefault(corpus.path, total)
