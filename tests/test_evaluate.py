@@ -265,3 +265,17 @@ def test_cli_csv_issues_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: P
     report = _run_json(capsys, argv)
     assert report["token"]["hits"] == 1
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_integer_tags_have_no_entity_level(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = _write(tmp_path, "d.jsonl", json.dumps({"tokens": ["a", "b"], "tags": [0, 1]}))
+    gold = _write(tmp_path, "g.jsonl", json.dumps({"tokens": ["a", "b"], "tags": [0, 2]}))
+    issues = _write(tmp_path, "issues.jsonl", _records({"sentence": 0, "token": 1}))
+    report = _run_json(capsys, ["evaluate", issues, "--gold", gold, data, "--format", "json"])
+    assert "entity" not in report
+    assert report["token"]["average_precision"] == 1.0
+    mixed = _write(tmp_path, "m.jsonl", json.dumps({"tokens": ["a", "b"], "tags": ["O", "O"]}))
+    assert cli.main(["evaluate", issues, "--gold", mixed, data]) == 2
+    assert "not of the same kind" in capsys.readouterr().err

@@ -359,7 +359,7 @@ Token records flag (sentence, token); span records (with start and end) flag tok
 end-1 of the sentence. CORRECTED holds the right tags for the same tokens as DATA, sentence by
 sentence. Several DATA files are read as one, in order, and so are several --gold files; a
 record with a 'file' key counts its sentences within that file. Without DATA, the files named
-by the records' 'file' keys are read.
+by the records' 'file' keys are read. Entity level needs tag names (not integer class ids).
 """
 
 
@@ -436,23 +436,22 @@ def _run(args: argparse.Namespace) -> int:
     c = np.array([str(t) for t in gold_tags])
     ranked = np.array([starts[s] + t for s, a, b in flagged for t in range(a, b)], dtype=np.int64)
     token = evaluate_tokens(ranked, g != c, ks=ks)
-    cuts = starts[1:-1]
-    given_sents = [x.tolist() for x in np.split(g, cuts)] if len(g) else []
-    gold_sents = [x.tolist() for x in np.split(c, cuts)] if len(c) else []
-    entity = evaluate_spans(flagged, entity_errors(given_sents, gold_sents), ks=ks)
+    levels = [token]
+    if not any(isinstance(t, int) for t in given_tags[:1]):  # entities need tag names
+        cuts = starts[1:-1]
+        given_sents = [x.tolist() for x in np.split(g, cuts)] if len(g) else []
+        gold_sents = [x.tolist() for x in np.split(c, cuts)] if len(c) else []
+        levels.append(evaluate_spans(flagged, entity_errors(given_sents, gold_sents), ks=ks))
     pairs = class_pairs(ranked, g, c)
     if args.plot:
-        plot_precision_recall([token, entity], args.plot, title=os.path.basename(args.issues))
+        plot_precision_recall(levels, args.plot, title=os.path.basename(args.issues))
     out = sys.stdout
     if args.format == "json":
-        report = {
-            "token": token.as_dict(),
-            "entity": entity.as_dict(),
-            "class_pairs": [p.__dict__ for p in pairs],
-        }
+        report: dict[str, Any] = {ev.level: ev.as_dict() for ev in levels}
+        report["class_pairs"] = [p.__dict__ for p in pairs]
         out.write(json.dumps(report) + "\n")
     else:
-        _write_table(out, args.issues, token, entity, pairs)
+        _write_table(out, args.issues, levels, pairs)
     return 0
 
 
@@ -609,15 +608,14 @@ def _int_field(record: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-def _write_table(
-    out: TextIO, title: str, token: Evaluation, entity: Evaluation, pairs: list[ClassPair]
-) -> None:
+def _write_table(out: TextIO, title: str, levels: list[Evaluation], pairs: list[ClassPair]) -> None:
+    token = levels[0]
     lines = [f"{title}: {token.flagged} tokens flagged, {token.errors} true token errors"]
-    ks = sorted(set(token.precision_at) | set(entity.precision_at))
+    ks = sorted(set().union(*(ev.precision_at for ev in levels)))
     head = f"{'level':<8} {'errors':>6} {'flagged':>7} {'hits':>5} {'recall':>6} {'AP':>6}"
     head += "".join(f" {'P@' + str(k):>6}" for k in ks)
     lines.append(head)
-    for ev in (token, entity):
+    for ev in levels:
         row = (
             f"{ev.level:<8} {ev.errors:>6} {ev.flagged:>7} {ev.hits:>5} {ev.recall:>6.3f} "
             f"{ev.average_precision:>6.3f}"
