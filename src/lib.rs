@@ -11,6 +11,7 @@ pub mod float;
 pub mod joint;
 pub mod lanes;
 pub mod measures;
+pub mod ngrams;
 pub mod pairwise;
 pub mod parallel;
 pub mod prune;

@@ -22,6 +22,8 @@ MODULES = [
     "tokenclean.corrections",
     "tokenclean.labelstudio",
     "tokenclean.review",
+    "tokenclean.ngrams",
+    "tokenclean.evaluate",
 ]
 
 

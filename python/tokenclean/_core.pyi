@@ -26,6 +26,7 @@ __all__ = [
     "label_quality_scores",
     "plan_candidates",
     "sentence_scores",
+    "variation_ngrams",
 ]
 __version__: str
 
@@ -164,3 +165,15 @@ def chunk_issues(
     **options: Any,
 ) -> tuple[_F64, _I64]: ...
 def combine_issues(key: _F64, pos: _I64, lengths: _I64, n: int, **options: Any) -> _I64: ...
+
+# Variation n-grams (``src/python/ngrams.rs``): (score, suggested, support, agree, length,
+# offset), each of shape (N,).
+
+def variation_ngrams(
+    word_ids: _I64,
+    labels: _I64,
+    lengths: _I64,
+    max_n: int = 6,
+    min_count: int = 2,
+    boundaries: bool = True,
+) -> tuple[_F64, _I64, _I64, _I64, _I64, _I64]: ...

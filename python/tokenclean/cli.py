@@ -962,12 +962,16 @@ class _Lines:
         _write(self.stream, text, flush=False)
 
 
-def _register_review_commands() -> None:
+def _register_commands() -> None:
+    from tokenclean import evaluate
     from tokenclean.corrections import add_apply_parser
     from tokenclean.labelstudio import add_export_parser, add_import_parser
     from tokenclean.review import add_report_parser
 
-    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+    _COMMANDS.extend(
+        [add_report_parser, add_apply_parser, add_export_parser, add_import_parser]
+        + [evaluate.add_parser]
+    )
 
 
-_register_review_commands()
+_register_commands()
