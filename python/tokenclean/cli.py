@@ -968,10 +968,8 @@ def _register_commands() -> None:
     from tokenclean.labelstudio import add_export_parser, add_import_parser
     from tokenclean.review import add_report_parser
 
-    _COMMANDS.extend(
-        [add_report_parser, add_apply_parser, add_export_parser, add_import_parser]
-        + [evaluate.add_parser]
-    )
+    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+    _COMMANDS.append(evaluate.add_parser)
 
 
 _register_commands()
