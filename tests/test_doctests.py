@@ -16,6 +16,8 @@ MODULES = [
     "tokenclean.token_classification.rank",
     "tokenclean.token_classification.summary",
     "tokenclean.dask",
+    "tokenclean.errors",
+    "tokenclean.testing",
 ]
 
 
