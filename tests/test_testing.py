@@ -3,8 +3,10 @@ engine and fail on wrong answers, and the module imports without hypothesis."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -261,3 +263,20 @@ def test_imports_without_hypothesis(monkeypatch: pytest.MonkeyPatch) -> None:
         tt.iob_class_names()
     # the invariants need no hypothesis
     tt.assert_thread_count_independent(LABELS, PRED_PROBS, n_jobs=(1, 2))
+
+
+def test_the_readme_example_test_passes(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Property-based testing") :]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None and "def test_" in match.group(1)
+    (tmp_path / "test_pasted.py").write_text(match.group(1), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pasted.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
