@@ -267,7 +267,10 @@ def _lengths(
     return lengths.map(lambda ls: ls if sum(ls) >= 2 else [*ls, 2])
 
 
-def _dtype_choice(st: Any, dtype: str | None) -> Any:
+def _dtype_choice(st: Any, dtype: str | None, labels_as: str) -> Any:
+    """The strategy of the dataset's dtype, once the options are checked."""
+    if labels_as not in ("list", "array"):
+        raise ValueError(f"labels_as={labels_as!r}; use 'list' or 'array'")
     if dtype is None:
         return st.sampled_from(_DTYPES)
     if dtype not in (*_DTYPES, "mixed"):
@@ -320,11 +323,9 @@ def token_datasets(
     a numpy generator seeded by a drawn integer.
     """
     st = _strategies()
-    if labels_as not in ("list", "array"):
-        raise ValueError(f"labels_as={labels_as!r}; use 'list' or 'array'")
     if num_classes is not None and num_classes < 2:
         raise ValueError(f"num_classes={num_classes}; it must be at least 2")
-    kinds = _dtype_choice(st, dtype)
+    kinds = _dtype_choice(st, dtype, labels_as)
 
     @st.composite  # type: ignore[untyped-decorator]
     def build(draw: Any) -> tuple[Labels, PredProbs]:
@@ -367,9 +368,7 @@ def iob_datasets(
     do). Other parameters as in :func:`token_datasets`.
     """
     st = _strategies()
-    if labels_as not in ("list", "array"):
-        raise ValueError(f"labels_as={labels_as!r}; use 'list' or 'array'")
-    kinds = _dtype_choice(st, dtype)
+    kinds = _dtype_choice(st, dtype, labels_as)
 
     @st.composite  # type: ignore[untyped-decorator]
     def build(draw: Any) -> tuple[list[str], Labels, PredProbs]:
@@ -398,6 +397,17 @@ def iob_datasets(
 # ---------------------------------------------------------------------------
 
 
+def _flatten(
+    labels: Sequence[Any], pred_probs: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Flat labels, flat probabilities (the sentences' promoted dtype) and sentence lengths."""
+    lengths = [len(sentence) for sentence in labels]
+    flat_labels = np.concatenate([np.asarray(s, dtype=np.int64).reshape(-1) for s in labels])
+    rows = [np.asarray(p) for p, n in zip(pred_probs, lengths) if n]
+    flat_probs = np.concatenate(rows).astype(np.result_type(*rows), copy=False)
+    return flat_labels, flat_probs, lengths
+
+
 def assert_thread_count_independent(
     labels: Sequence[Any],
     pred_probs: Sequence[Any],
@@ -422,10 +432,7 @@ def assert_flat_matches_ragged(
     """Assert that ``find_label_issues_flat`` on the concatenated data gives the same issues
     as ``find_label_issues`` on the sentences; return them."""
     issues = find_label_issues(labels, pred_probs, **kwargs)
-    lengths = [len(sentence) for sentence in labels]
-    flat_labels = np.concatenate([np.asarray(s, dtype=np.int64).reshape(-1) for s in labels])
-    rows = [np.asarray(p) for p, n in zip(pred_probs, lengths) if n]
-    flat_probs = np.concatenate(rows).astype(np.result_type(*rows), copy=False)
+    flat_labels, flat_probs, lengths = _flatten(labels, pred_probs)
     flat = find_label_issues_flat(flat_labels, flat_probs, lengths, **kwargs)
     assert [tuple(pair) for pair in flat.tolist()] == issues, "flat and list input disagree"
     return issues
@@ -473,10 +480,7 @@ def _token_scores(
     from tokenclean.rank import get_label_quality_scores
 
     adjust = bool((kwargs.get("rank_by_kwargs") or {}).get("adjust_pred_probs", False))
-    lengths = [len(s) for s in labels]
-    flat_labels = np.concatenate([np.asarray(s, dtype=np.int64).reshape(-1) for s in labels])
-    rows = [np.asarray(p) for p, n in zip(pred_probs, lengths) if n]
-    flat_probs = np.concatenate(rows).astype(np.result_type(*rows), copy=False)
+    flat_labels, flat_probs, lengths = _flatten(labels, pred_probs)
     values = get_label_quality_scores(
         flat_labels, flat_probs, method=method, adjust_pred_probs=adjust
     ).tolist()
