@@ -24,6 +24,8 @@ MODULES = [
     "tokenclean.review",
     "tokenclean.ngrams",
     "tokenclean.evaluate",
+    "tokenclean.errors",
+    "tokenclean.testing",
 ]
 
 
