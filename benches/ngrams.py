@@ -25,7 +25,7 @@ from tokenclean.ngrams import variation_ngrams, word_ids
 
 N = 1_000_000
 K = 9
-WNUT = Path("/work/shared/data/wnut17/wnut17.npz")
+WNUT = Path(__file__).resolve().parents[1].parent / "shared/data/wnut17/wnut17.npz"
 
 
 def zipf_corpus(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

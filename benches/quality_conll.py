@@ -41,7 +41,12 @@ import tokenclean
 from tokenclean.evaluate import Evaluation, entity_errors, evaluate_spans, evaluate_tokens
 from tokenclean.ngrams import variation_ngrams
 
-NPZ = Path(os.environ.get("CONLL2003_NPZ", "/work/shared/data/conll2003/conll2003.npz"))
+NPZ = Path(
+    os.environ.get(
+        "CONLL2003_NPZ",
+        Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/conll2003.npz",
+    )
+)
 WEIGHTS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 

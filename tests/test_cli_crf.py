@@ -55,7 +55,7 @@ def test_two_files_are_one_corpus_with_file_and_line(
     saved = tmp_path / "probs.npz"
     code, out, err = run(
         capsys, "find-issues", *files, "--folds", "3", "--format", "json",
-        "--save-pred-probs", saved,
+        "--save-pred-probs", saved, "--method", "cleanlab",
     )  # fmt: skip
     assert (code, err) == (0, "")
     records = [json.loads(line) for line in out.splitlines()]
@@ -78,7 +78,10 @@ def test_two_files_are_one_corpus_with_file_and_line(
         assert npz["class_names"].tolist() == names
         assert npz["lengths"].tolist() == [len(s) for s in tokens]
         np.testing.assert_array_equal(npz["pred_probs"], np.concatenate(pred_probs))
-    code, again, err = run(capsys, "find-issues", *files, "--pred-probs", saved, "--format", "json")
+    code, again, err = run(
+        capsys, "find-issues", *files, "--pred-probs", saved, "--format", "json",
+        "--method", "cleanlab",
+    )  # fmt: skip
     assert (code, err) == (0, "") and again == out
 
 
@@ -190,3 +193,38 @@ def test_hugging_face_folder_gives_what_the_same_conll_gives(
     assert code == 2 and "no split 'x'" in err and "train" in err and err.count("\n") == 1
     code, _, err = run(capsys, "find-issues", *files, "--hf-dataset", tmp_path / "hf")
     assert code == 2 and "not both or neither" in err
+
+
+def test_combined_is_the_default_and_ranks_by_the_detector(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    from tokenclean.detect import combined_scores
+    from tokenclean.ngrams import word_ids
+
+    files, tokens, tags = corpus
+    saved = tmp_path / "probs.npz"
+    code, out, err = run(
+        capsys, "find-issues", *files, "--folds", "3", "--format", "json",
+        "--save-pred-probs", saved,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    with np.load(saved) as npz:
+        names = npz["class_names"].tolist()
+        flat = npz["pred_probs"]
+    labels = np.array([names.index(t) for s in tags for t in s])
+    ids, lengths = word_ids(tokens)
+    found = combined_scores(labels, flat, lengths, ids)
+    starts = np.cumsum([0, *lengths.tolist()])
+    got = [starts[r["sentence"]] + r["token"] for r in records]
+    assert got == found.flagged.tolist() and got
+    scores = [r["score"] for r in records]
+    assert scores == sorted(scores)
+    for r in records:
+        i = starts[r["sentence"]] + r["token"]
+        assert r["suggested"] == names[found.suggested[i]] != r["given"]
+        assert r["score"] == found.quality[i]
+    code, table, _ = run(capsys, "find-issues", *files, "--pred-probs", saved, "--top", "1")
+    assert code == 0 and "(ranked by the combined detector)" in table and "score=" in table

@@ -312,6 +312,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     method = find.add_argument_group("finding issues")
     method.add_argument(
+        "--method",
+        choices=("combined", "cleanlab"),
+        default="combined",
+        help="combined (default): the model's self-confidence sharpened by variation n-grams "
+        "(the same words tagged otherwise elsewhere), every token whose suggested tag differs, "
+        "ranked; cleanlab: cleanlab's find_label_issues, exactly (--filter-by, --rank-by, "
+        "--low-memory apply to it)",
+    )
+    method.add_argument(
         "--filter-by",
         choices=FILTER_METHODS,
         default=None,
@@ -505,7 +514,9 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
             f"suggested {row.suggested} (p={row.p_suggested:.4g}), "
             f"self-confidence p[given]={row.p_given:.4g}"
         )
-        if summary.rank_by != "self_confidence":
+        if summary.rank_by == "the combined detector":
+            heading += f", score={row.score:.4g}"
+        elif summary.rank_by != "self_confidence":
             heading += f", {summary.rank_by} score={row.score:.4g}"
         words = list(row.words)
         marked = f"[[{words[row.token]}]]"
@@ -626,10 +637,16 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         probs = probs.aligned_with(corpus)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
-    pairs = _run(corpus, probs, labels, starts, args)
     top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
-    shown = pairs if top is None else pairs[:top]
-    scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
+    suggestions: npt.NDArray[np.int64] | None = None
+    if args.method == "combined":
+        pairs, every_score, suggestions = _combined(corpus, probs, labels)
+        shown = pairs if top is None else pairs[:top]
+        scores = every_score[starts[shown[:, 0]] + shown[:, 1]]
+    else:
+        pairs = _run(corpus, probs, labels, starts, args)
+        shown = pairs if top is None else pairs[:top]
+        scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
 
     def rows() -> Iterator[_Row]:
         for lo in range(0, len(shown), 4096):  # read the words back a chunk at a time
@@ -638,7 +655,10 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
             for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist()):
                 row = _probs_row(probs, starts, s, t)
                 given = int(labels[starts[s] + t])
-                suggested = int(np.argmax(row))
+                if suggestions is None:
+                    suggested = int(np.argmax(row))
+                else:
+                    suggested = int(suggestions[starts[s] + t])
                 yield _Row(
                     sentence=s,
                     token=t,
@@ -657,9 +677,25 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         tokens=corpus.num_tokens,
         classes=probs.num_classes,
         issues=len(pairs),
-        rank_by=args.rank_by,
+        rank_by="the combined detector" if args.method == "combined" else args.rank_by,
     )
     return summary, rows()
+
+
+def _combined(
+    corpus: Corpora | _HFData, probs: PredProbs, labels: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The combined detector's issues as ``(M, 2)`` pairs, every token's score and suggestion."""
+    from tokenclean.detect import combined_scores
+    from tokenclean.ngrams import word_ids
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    ids, _ = word_ids(corpus.all_words())
+    found = combined_scores(labels, float_probs(flat), corpus.lengths, ids)
+    starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
+    sentence = np.searchsorted(starts, found.flagged, side="right") - 1
+    pairs = np.stack([sentence, found.flagged - starts[sentence]], axis=1).astype(np.int64)
+    return pairs.reshape(-1, 2), found.quality, found.suggested
 
 
 def _crf_pred_probs(
