@@ -3,6 +3,7 @@
 //! `ValueError`/`TypeError` naming the sentence and token.
 
 mod chunks;
+mod spans;
 use crate::error::{bad_label_why, Error};
 use crate::filter::{self, FilterBy, Options};
 use crate::joint;
@@ -1189,6 +1190,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     chunks::register(m)?;
+    spans::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
