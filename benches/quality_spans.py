@@ -50,7 +50,7 @@ def entity_figures(
     truth: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[float, float, float, int]:
     """P@k, recall, AP at entity level, and k."""
-    t_sent, t_start, t_end = truth
+    _, t_start, t_end = truth
     k = len(t_start)
     owner = np.full(diff.shape[0], -1)
     for g, (a, e) in enumerate(zip(t_start.tolist(), t_end.tolist())):
@@ -160,7 +160,8 @@ def main() -> int:
                 if half == "even" and (best is None or ap > best[0]):
                     best = (ap, decode, aggregate)
             sp, sap = self_confidence_tokens(probs, labels, diff, mask)
-            print(f"{short:<6} {half:<5} token self-confidence baseline{'':>26}| {sp:>7.3f} {sap:>6.3f}")
+            label = "token self-confidence baseline"
+            print(f"{short:<6} {half:<5} {label:<57}| {sp:>7.3f} {sap:>6.3f}")
         assert best is not None
         _, decode, aggregate = best
         print(f"chosen on even sentences (entity AP): decode={decode}, aggregate={aggregate}")

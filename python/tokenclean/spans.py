@@ -194,9 +194,20 @@ def _flat(labels: Any, lengths: Any) -> tuple[np.ndarray, np.ndarray]:
     return flat, lens
 
 
-def detect_scheme(
-    class_names: Sequence[str], labels: Any = None, *, lengths: Any = None
-) -> str:
+def _check_labels(flat: np.ndarray, lens: np.ndarray, k: int) -> None:
+    """Refuses the first label that is not a class id, naming its sentence and token."""
+    bad = np.flatnonzero((flat < 0) | (flat >= k))
+    if bad.size:
+        f = int(bad[0])
+        first = np.concatenate([[0], np.cumsum(lens)])
+        s = int(np.searchsorted(first, f, side="right")) - 1
+        raise ValueError(
+            f"label {int(flat[f])} at sentence {s}, token {f - int(first[s])} is not a class "
+            f"id: class_names has {k} classes (0..{k - 1})"
+        )
+
+
+def detect_scheme(class_names: Sequence[str], labels: Any = None, *, lengths: Any = None) -> str:
     """The tagging scheme of ``class_names``: one of :data:`SCHEMES`.
 
     ``E-``/``S-``/``L-``/``U-`` classes mean BIOES; no ``B-`` class means IO (or IOB1 when the
@@ -225,8 +236,7 @@ def detect_scheme(
     flat, lens = _flat(labels, lengths)
     if flat.size == 0:
         return "IOB2"
-    if flat.min() < 0 or flat.max() >= len(codes):
-        raise ValueError(f"labels hold a class id outside 0..{len(codes) - 1}")
+    _check_labels(flat, lens, len(codes))
     pref = codes[flat]
     typ = types[flat]
     prev_pref = np.empty_like(pref)
@@ -338,7 +348,8 @@ def _aggregate(
         mean = _aggregate(quality, changed, start, end, "mean")
         return np.where(n > 0, total / np.maximum(n, 1.0), mean)
     cum = np.concatenate([[0.0], np.cumsum(quality)])
-    return (cum[end] - cum[start]) / (end - start)
+    means: np.ndarray = (cum[end] - cum[start]) / (end - start)
+    return means
 
 
 def find_span_issues(
@@ -392,11 +403,9 @@ def find_span_issues(
     k = len(class_names)
     if probs.shape[0] and probs.shape[1] != k:
         raise ValueError(f"pred_probs has {probs.shape[1]} columns but {k} class names")
+    _check_labels(flat, lens, k)
     name = _resolve_scheme(scheme, class_names, flat, lens)
     codes, types, type_names = parse_class_names(class_names)
-    if flat.size and (flat.min() < 0 or flat.max() >= k):
-        # Let the engine name the sentence and token.
-        _core.spans_group(flat, lens, codes, types, name)
     if decode == "viterbi":
         predicted = _core.spans_decode(probs, lens, codes, types, name, n_jobs)
     else:
