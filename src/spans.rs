@@ -285,14 +285,18 @@ pub fn transitions(tags: &Tagset) -> Transitions {
     let ok = |c: usize| tags.in_scheme(c);
     let tag = |c: usize| tags.tag(c as u32);
     Transitions {
-        start: (0..k).map(|c| ok(c) && tags.allowed(EDGE, tag(c))).collect(),
+        start: (0..k)
+            .map(|c| ok(c) && tags.allowed(EDGE, tag(c)))
+            .collect(),
         step: (0..k * k)
             .map(|i| {
                 let (a, b) = (i / k, i % k);
                 ok(a) && ok(b) && tags.allowed(tag(a), tag(b))
             })
             .collect(),
-        stop: (0..k).map(|c| ok(c) && tags.allowed(tag(c), EDGE)).collect(),
+        stop: (0..k)
+            .map(|c| ok(c) && tags.allowed(tag(c), EDGE))
+            .collect(),
     }
 }
 
@@ -331,7 +335,13 @@ pub fn viterbi(
     let mut cuts: Vec<usize> = w
         .ranges(n)
         .iter()
-        .map(|r| if r.start == 0 { 0 } else { offsets.locate(r.start).0 })
+        .map(|r| {
+            if r.start == 0 {
+                0
+            } else {
+                offsets.locate(r.start).0
+            }
+        })
         .collect();
     cuts.push(ns);
     cuts.dedup();
@@ -345,7 +355,14 @@ pub fn viterbi(
         let mut out = vec![0u32; tokens.len()];
         by_dtype!(
             probs,
-            decode_range(probs, offsets, &tr, sentences.clone(), tokens.start, &mut out)
+            decode_range(
+                probs,
+                offsets,
+                &tr,
+                sentences.clone(),
+                tokens.start,
+                &mut out
+            )
         );
         out
     });
@@ -392,9 +409,9 @@ fn decode_range<T: Float>(
             let bp = &mut back[(f - lo) * k..(f - lo + 1) * k];
             for b in 0..k {
                 let (mut best, mut arg) = (f64::NEG_INFINITY, 0u32);
-                for a in 0..k {
-                    if tr.step[a * k + b] && score[a] > best {
-                        best = score[a];
+                for (a, &sa) in score.iter().enumerate() {
+                    if tr.step[a * k + b] && sa > best {
+                        best = sa;
                         arg = a as u32;
                     }
                 }
@@ -404,9 +421,9 @@ fn decode_range<T: Float>(
             std::mem::swap(&mut score, &mut next);
         }
         let (mut best, mut arg) = (f64::NEG_INFINITY, None);
-        for c in 0..k {
-            if tr.stop[c] && score[c] > best {
-                best = score[c];
+        for (c, (&ok, &sc)) in tr.stop.iter().zip(&score).enumerate() {
+            if ok && sc > best {
+                best = sc;
                 arg = Some(c);
             }
         }
@@ -498,7 +515,9 @@ pub fn compare(given: &Spans, predicted: &Spans, malformed: &[usize]) -> Disagre
         let kind = match (ng, np) {
             (0, _) => Kind::Missing,
             (_, 0) => Kind::Spurious,
-            (1, 1) if given.start[gi] == predicted.start[pj] && given.end[gi] == predicted.end[pj] => {
+            (1, 1)
+                if given.start[gi] == predicted.start[pj] && given.end[gi] == predicted.end[pj] =>
+            {
                 if given.types[gi] != predicted.types[pj] {
                     Kind::WrongType
                 } else if bad {
@@ -583,8 +602,8 @@ mod tests {
     #[test]
     fn spans_stop_at_sentence_ends() {
         let offsets = Offsets::from_lengths([2, 0, 2]);
-        let (s, _) = group(&[0, 1, 2, 2], &offsets, &tagset(Scheme::Iob2))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (s, _) =
+            group(&[0, 1, 2, 2], &offsets, &tagset(Scheme::Iob2)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.sentence, vec![0, 2]);
         assert_eq!(s.start, vec![1, 2]);
         assert_eq!(s.end, vec![2, 4]);
@@ -609,11 +628,11 @@ mod tests {
         ];
         let probs = Probs::from_view_f64(p.view()).unwrap_or_else(|e| panic!("{e}"));
         let offsets = Offsets::from_lengths([2]);
-        let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 1)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let path =
+            viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(path, vec![0, 0]);
-        let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob1), 1)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let path =
+            viterbi(&probs, &offsets, &tagset(Scheme::Iob1), 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(path, vec![0, 2]);
     }
 

@@ -6,8 +6,7 @@ use crate::filter;
 use crate::ragged::{Offsets, Probs};
 use crate::spans::{self, Prefix, Scheme, Spans, Tagset};
 use numpy::{
-    IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
-    PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
