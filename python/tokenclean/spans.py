@@ -439,35 +439,38 @@ def _records(
     class_names: Sequence[str],
     type_names: list[str],
 ) -> list[dict[str, Any]]:
-    first = np.concatenate([[0], np.cumsum(lens)]).tolist()
+    # Plain lists: indexing numpy arrays element by element costs more than the records.
+    first = np.concatenate([[0], np.cumsum(lens)])
+    start, end = d["start"], d["end"]
+    marked = np.flatnonzero(changed)
+    lo = np.searchsorted(marked, start).tolist()
+    hi = np.searchsorted(marked, end).tolist()
+    marked_l = marked.tolist()
     tag = [str(c) for c in class_names]
+    col = {key: value.tolist() for key, value in d.items()}
+    first_l = first.tolist()
+    score_l = score.tolist()
 
-    def spans(prefix: str, lo: int, count: int, base: int) -> list[list[Any]]:
+    def spans(prefix: str, at: int, count: int, base: int) -> list[list[Any]]:
+        starts, ends, types = col[prefix + "start"], col[prefix + "end"], col[prefix + "type"]
         return [
-            [
-                int(d[prefix + "start"][i]) - base,
-                int(d[prefix + "end"][i]) - base,
-                type_names[int(d[prefix + "type"][i])],
-            ]
-            for i in range(lo, lo + count)
+            [starts[i] - base, ends[i] - base, type_names[types[i]]] for i in range(at, at + count)
         ]
 
     out: list[dict[str, Any]] = []
     for i in order.tolist():
-        s = int(d["sentence"][i])
-        base = first[s]
-        a, e = int(d["start"][i]), int(d["end"][i])
-        given = spans("given_", int(d["given_first"][i]), int(d["given_count"][i]), base)
-        suggested = spans(
-            "predicted_", int(d["predicted_first"][i]), int(d["predicted_count"][i]), base
-        )
+        s = col["sentence"][i]
+        base = first_l[s]
+        a, e = col["start"][i], col["end"][i]
+        given = spans("given_", col["given_first"][i], col["given_count"][i], base)
+        suggested = spans("predicted_", col["predicted_first"][i], col["predicted_count"][i], base)
         out.append(
             {
-                "kind": KINDS[int(d["kind"][i])],
+                "kind": KINDS[col["kind"][i]],
                 "sentence": s,
                 "start": a - base,
                 "end": e - base,
-                "tokens": (np.flatnonzero(changed[a:e]) + (a - base)).tolist(),
+                "tokens": [t - base for t in marked_l[lo[i] : hi[i]]],
                 "given": given[0][2] if given else None,
                 "suggested": suggested[0][2] if suggested else None,
                 "given_tags": [tag[c] for c in flat[a:e].tolist()],
@@ -476,8 +479,8 @@ def _records(
                 "suggested_span": suggested[0] if suggested else None,
                 "given_spans": given,
                 "suggested_spans": suggested,
-                "malformed": bool(d["has_malformed"][i]),
-                "score": float(score[i]),
+                "malformed": bool(col["has_malformed"][i]),
+                "score": score_l[i],
                 "words": None,
             }
         )
