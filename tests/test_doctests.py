@@ -16,6 +16,7 @@ MODULES = [
     "tokenclean.token_classification.rank",
     "tokenclean.token_classification.summary",
     "tokenclean.dask",
+    "tokenclean.spans",
 ]
 
 
