@@ -213,12 +213,18 @@ def test_issue_properties(data: Any, scheme: str, seed: int, decode: str, aggreg
         assert inside <= taken or not inside & taken
 
 
-def test_flat_input_equals_per_sentence_input() -> None:
-    rng = np.random.default_rng(3)
-    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+def _random_dataset(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat IOB2 labels (5 classes, often malformed), probabilities and lengths."""
+    rng = np.random.default_rng(seed)
     lengths = rng.integers(1, 12, size=40)
     labels = rng.integers(0, 5, size=int(lengths.sum()))
     probs = rng.dirichlet(np.ones(5) * 0.5, size=labels.size)
+    return labels, probs, lengths
+
+
+def test_flat_input_equals_per_sentence_input() -> None:
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    labels, probs, lengths = _random_dataset(3)
     cuts = np.cumsum(lengths)[:-1]
     flat = find_span_issues(labels, probs, names, lengths=lengths)
     nested = find_span_issues(
@@ -228,11 +234,9 @@ def test_flat_input_equals_per_sentence_input() -> None:
 
 
 def test_token_scores_reorder_but_keep_the_issues() -> None:
-    rng = np.random.default_rng(4)
     names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    lengths = rng.integers(1, 12, size=40)
-    labels = rng.integers(0, 5, size=int(lengths.sum()))
-    probs = rng.dirichlet(np.ones(5) * 0.5, size=labels.size)
+    labels, probs, lengths = _random_dataset(4)
+    rng = np.random.default_rng(5)
     base = find_span_issues(labels, probs, names, lengths=lengths)
     scores = rng.random(labels.size)
     other = find_span_issues(labels, probs, names, lengths=lengths, token_scores=scores)
@@ -399,6 +403,8 @@ def test_shape_mismatches_are_value_errors() -> None:
         find_span_issues([[0]], [np.ones((1, 5)) / 5], IOB2, decode="beam")
     with pytest.raises(ValueError, match="aggregate="):
         find_span_issues([[0]], [np.ones((1, 5)) / 5], IOB2, aggregate="max")
+    with pytest.raises(ValueError, match="token_scores holds a value that is not finite"):
+        find_span_issues([[0]], [np.ones((1, 5)) / 5], IOB2, token_scores=[[np.nan]])
     with pytest.raises(ValueError, match="token_scores has 2 values"):
         find_span_issues([[0]], [np.ones((1, 5)) / 5], IOB2, token_scores=[[0.5, 0.5]])
 

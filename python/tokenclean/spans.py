@@ -32,7 +32,8 @@ The predicted spans come from the most probable tag sequence the scheme allows (
 decode of ``log pred_probs`` with the scheme's transitions as hard constraints;
 ``decode="argmax"`` reads the per-token argmax instead, repaired like the labels). Given and
 predicted spans that share a token are linked; each linked group where they differ is one
-issue of kind:
+issue, which holds every token of its spans. Issues therefore never overlap (nothing is
+merged or dropped afterwards) and no token is reported twice. Kinds:
 
 ``wrong_type``
     one given and one predicted span on the same tokens, of different types;
@@ -327,6 +328,8 @@ def _flat_scores(token_scores: Any, lengths: Any, n: int) -> np.ndarray:
         scores = np.asarray(token_scores, dtype=np.float64).reshape(-1)
     if scores.shape[0] != n:
         raise ValueError(f"token_scores has {scores.shape[0]} values but there are {n} tokens")
+    if not np.isfinite(scores).all():
+        raise ValueError("token_scores holds a value that is not finite")
     return scores
 
 
