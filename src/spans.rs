@@ -384,6 +384,14 @@ fn decode_range<T: Float>(
     let mut next = vec![0f64; k];
     let mut back: Vec<u32> = Vec::new();
     let mut logs = vec![0f64; k];
+    // The allowed predecessors of each class, ascending (ties go to the lower id).
+    let preds: Vec<Vec<u32>> = (0..k)
+        .map(|b| {
+            (0..k as u32)
+                .filter(|&a| tr.step[a as usize * k + b])
+                .collect()
+        })
+        .collect();
     for s in sentences {
         let (lo, hi) = offsets.bounds(s);
         if lo == hi {
@@ -407,12 +415,12 @@ fn decode_range<T: Float>(
                 continue;
             }
             let bp = &mut back[(f - lo) * k..(f - lo + 1) * k];
-            for b in 0..k {
+            for (b, from) in preds.iter().enumerate() {
                 let (mut best, mut arg) = (f64::NEG_INFINITY, 0u32);
-                for (a, &sa) in score.iter().enumerate() {
-                    if tr.step[a * k + b] && sa > best {
-                        best = sa;
-                        arg = a as u32;
+                for &a in from {
+                    if score[a as usize] > best {
+                        best = score[a as usize];
+                        arg = a;
                     }
                 }
                 next[b] = best + logs[b];
