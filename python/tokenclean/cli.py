@@ -5,6 +5,7 @@ Commands:
                  probabilities (``.npy``/``.npz``), and report them as a table, JSON Lines
                  or CSV.
     demo         the same report for the bundled WNUT-17 sample.
+    sample       write the bundled WNUT-17 sample as a CoNLL or JSON Lines file.
 
 Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
 (one line on stderr naming the file and, where there is one, the line), 1 when the reader
@@ -20,6 +21,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from tokenclean import _core
 from tokenclean._options import float_probs
 from tokenclean.datasets import WnutSample, load_wnut17_sample
 from tokenclean.io import (
-    Corpus,
+    Corpora,
     InputError,
     PredProbs,
     Progress,
@@ -58,7 +60,7 @@ FILTER_METHODS = (
 )
 OUTPUT_FORMATS = ("table", "json", "csv")
 #: Columns of ``--format json`` objects and ``--format csv`` rows.
-FIELDS = ("sentence", "token", "word", "given", "suggested", "score")
+FIELDS = ("sentence", "token", "word", "given", "suggested", "score", "file", "line")
 _DEFAULT_TOP = 10  # issues shown in a table unless --top says otherwise
 _PROG = "tokenclean"
 _HIGHLIGHT = "\x1b[1;31m"  # bold red
@@ -100,7 +102,7 @@ class _Row:
     p_given: float
     p_suggested: float
     score: float
-    location: str | None = None
+    location: tuple[str, int] | None = None
 
     @property
     def word(self) -> str:
@@ -214,12 +216,52 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_FIND_ISSUES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    find.add_argument("data", metavar="DATA", help="CoNLL column file, or .jsonl/.json")
+    find.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="*",
+        help="CoNLL column files, or .jsonl/.json; several files are one corpus",
+    )
     find.add_argument(
         "--pred-probs",
-        required=True,
         metavar="PROBS",
-        help="predicted probabilities: .npy (tokens, classes) or .npz",
+        help="predicted probabilities: .npy (tokens, classes) or .npz; without it, a built-in "
+        "CRF computes them by cross-validation over DATA",
+    )
+    model = find.add_argument_group("the built-in model (without --pred-probs)")
+    model.add_argument(
+        "--model",
+        choices=("crf",),
+        default="crf",
+        help="crf (default): a linear-chain CRF (python-crfsuite) over word, affix, shape and "
+        "neighbour features",
+    )
+    model.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="cross-validation folds (default: 5); each sentence is scored by the model "
+        "trained on the other folds",
+    )
+    model.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="seed of the shuffle that deals sentences into folds (default: 0)",
+    )
+    model.add_argument(
+        "--save-pred-probs",
+        metavar="FILE.npz",
+        help="also write the computed probabilities, sentence lengths and class names to an "
+        ".npz that --pred-probs reads back",
+    )
+    model.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar while training (it is shown only on a terminal)",
     )
     inputs = find.add_argument_group("reading DATA")
     inputs.add_argument(
@@ -243,9 +285,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--tags-field",
-        default="tags",
+        default=None,
         metavar="NAME",
-        help="JSON field with the tags (default: tags)",
+        help="JSON field with the tags (default: tags), or column of --hf-dataset (default: "
+        "ner_tags)",
+    )
+    inputs.add_argument(
+        "--hf-dataset",
+        metavar="DIR",
+        help="read a Hugging Face dataset saved with save_to_disk instead of DATA (needs "
+        "tokenclean[hf]); tags from its ClassLabel feature",
+    )
+    inputs.add_argument(
+        "--split", metavar="NAME", help="the split of a DatasetDict folder (--hf-dataset)"
     )
     classes = inputs.add_mutually_exclusive_group()
     classes.add_argument(
@@ -331,9 +383,43 @@ def _build_parser() -> argparse.ArgumentParser:
         default="self_confidence",
         help="label quality score that orders the issues (default: self_confidence)",
     )
+    sample = commands.add_parser(
+        "sample",
+        help="write the bundled WNUT-17 sample as an annotation file to try the commands on",
+        description=(
+            "Write the bundled WNUT-17 sample (300 sentences of the test split, CC BY 4.0) to "
+            "FOLDER/wnut17.conll (token<TAB>tag, blank lines between sentences), or to "
+            "FOLDER/wnut17.jsonl with --format jsonl, and print the file's path."
+        ),
+    )
+    sample.add_argument("folder", metavar="FOLDER", help="where to write (created if missing)")
+    sample.add_argument("--format", choices=("conll", "jsonl"), default="conll")
+    sample.set_defaults(run=_write_sample)
+
     for command in _COMMANDS:
         command(commands)
     return parser
+
+
+def _write_sample(args: argparse.Namespace) -> int:
+    sample = load_wnut17_sample()
+    path = os.path.join(args.folder, f"wnut17.{args.format}")
+    lines = []
+    for words, labels in zip(sample.tokens, sample.labels):
+        tags = [sample.class_names[t] for t in labels]
+        if args.format == "jsonl":
+            lines.append(json.dumps({"tokens": words, "tags": tags}, ensure_ascii=False) + "\n")
+        else:
+            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            lines.append("\n")
+    try:
+        os.makedirs(args.folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(path)
+    return 0
 
 
 #: Other modules' subcommands: each entry is called with the subparsers object, adds its
@@ -413,7 +499,7 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         number = f"#{rank}"
         if color:
             number = f"{_BOLD}{number}{_RESET}"
-        where = f" ({row.location})" if row.location else ""
+        where = f" ({row.location[0]}:{row.location[1]})" if row.location else ""
         heading = (
             f"{number}  sentence {row.sentence}, token {row.token}{where}: given {row.given}, "
             f"suggested {row.suggested} (p={row.p_suggested:.4g}), "
@@ -453,6 +539,40 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
+    summary, rows = _detect(args)
+    if args.output is None:
+        _report(sys.stdout, args.format, summary, rows, color=_use_color(sys.stdout))
+        return 0
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    with out:
+        _report(out, args.format, summary, rows, color=False)
+    return 0
+
+
+def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespace:
+    """The options of ``find-issues DATA ...`` with its defaults, some replaced by ``options``.
+
+    For other commands that run the same detection (``tokenclean report``).
+    """
+    args = _build_parser().parse_args(["find-issues", *data])
+    for key, value in options.items():
+        if not hasattr(args, key):
+            raise TypeError(f"find-issues has no option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
+def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
+    args.format, args.top = "json", None
+    return [dict(zip(FIELDS, _fields(row))) for row in _detect(args)[1]]
+
+
+def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
+    """Read the inputs, find the issues, and return the report's header and rows."""
     classes: list[str] | None = None
     classes_source = "--classes"
     if args.classes is not None:
@@ -460,23 +580,50 @@ def _find_issues(args: argparse.Namespace) -> int:
     elif args.classes_file is not None:
         classes = read_classes_file(args.classes_file)
         classes_source = args.classes_file
-    for path in (args.data, args.pred_probs):
+    if bool(args.data) == (args.hf_dataset is not None):
+        raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
+    if args.split is not None and args.hf_dataset is None:
+        raise InputError("--split goes with --hf-dataset")
+    inputs = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    inputs += [args.hf_dataset] if args.hf_dataset is not None else []
+    outputs = [("--output", args.output), ("--save-pred-probs", args.save_pred_probs)]
+    if args.pred_probs is not None and args.save_pred_probs is not None:
+        raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
+    for path in inputs:
         if not os.path.exists(path):
             raise InputError(f"{path}: no such file")
-        if args.output is not None and _same_file(args.output, path):
-            raise InputError(f"{args.output}: --output would overwrite an input file")
+        for option, out in outputs:
+            if out is not None and _same_file(out, path):
+                raise InputError(f"{out}: {option} would overwrite an input file")
 
-    corpus = read_corpus(
-        args.data,
-        format=args.format_in,
-        tag_column=args.tag_column,
-        tokens_field=args.tokens_field,
-        tags_field=args.tags_field,
-        progress=_progress(args.data),
-    )
-    probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
-    labels, names = _class_ids(corpus, probs, classes, classes_source)
-    probs = probs.aligned_with(corpus)
+    corpus: Corpora | _HFData
+    if args.hf_dataset is not None:
+        tags_column = args.tags_field or "ner_tags"
+        corpus = _HFData.read(args.hf_dataset, args.split, args.tokens_field, tags_column)
+        if classes is None:
+            classes, classes_source = corpus.class_names, f"{corpus.path} (ClassLabel)"
+    else:
+        corpus = Corpora(
+            [
+                read_corpus(
+                    path,
+                    format=args.format_in,
+                    tag_column=args.tag_column,
+                    tokens_field=args.tokens_field,
+                    tags_field=args.tags_field or "tags",
+                    progress=_progress(path),
+                )
+                for path in args.data
+            ]
+        )
+    if args.pred_probs is None:
+        probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
+    else:
+        probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
+        if classes is None and probs.class_names is not None:
+            classes, classes_source = probs.class_names, f"{args.pred_probs} (class_names)"
+        labels, names = _class_ids(corpus, probs, classes, classes_source)
+        probs = probs.aligned_with(corpus)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
     pairs = _run(corpus, probs, labels, starts, args)
@@ -501,7 +648,7 @@ def _find_issues(args: argparse.Namespace) -> int:
                     p_given=float(row[given]),
                     p_suggested=float(row[suggested]),
                     score=score,
-                    location=f"{corpus.path}:{corpus.token_line(s, t)}",
+                    location=corpus.location(s, t),
                 )
 
     summary = _Summary(
@@ -512,16 +659,128 @@ def _find_issues(args: argparse.Namespace) -> int:
         issues=len(pairs),
         rank_by=args.rank_by,
     )
-    if args.output is None:
-        _report(sys.stdout, args.format, summary, rows(), color=_use_color(sys.stdout))
-        return 0
+    return summary, rows()
+
+
+def _crf_pred_probs(
+    corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
+) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
+    """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
+    from tokenclean.models import class_order, cross_val_pred_probs
+
+    if len(corpus.tags) < 2:
+        raise InputError(
+            f"{corpus.path}: every token is tagged {corpus.tags[0]!r}; a single tag leaves "
+            "nothing to learn or to check"
+        )
+    non_empty = int(np.count_nonzero(corpus.lengths))
+    if non_empty < args.folds or args.folds < 2:
+        raise InputError(
+            f"{corpus.path}: {non_empty} sentence{'s' * (non_empty != 1)} cannot be split into "
+            f"--folds {args.folds} (at least 2, at most the number of sentences)"
+        )
+    tag_names = [str(tag) for tag in corpus.tags]
+    if classes is not None:
+        names: list[str] = list(classes)
+        if corpus.integer_tags:
+            _check_ids(corpus, len(names), source, "classes")
+            lookup = np.array(corpus.tags, dtype=np.int64)
+        else:
+            index = {name: i for i, name in enumerate(names)}
+            for tag, where in zip(tag_names, corpus.tag_where):
+                if tag not in index:
+                    raise InputError(f"{where}: tag {tag!r} is not in {source}")
+            lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    elif corpus.integer_tags:
+        k = max(int(tag) for tag in corpus.tags) + 1
+        names = [str(i) for i in range(k)]
+        lookup = np.array(corpus.tags, dtype=np.int64)
+    else:
+        names = class_order([tag_names])
+        index = {name: i for i, name in enumerate(names)}
+        lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    labels = lookup[corpus.tag_ids]
+    cuts = np.cumsum(corpus.lengths)[:-1]
+    tags = [[names[i] for i in part] for part in np.split(labels, cuts)]
+    pred_probs, _ = cross_val_pred_probs(
+        corpus.all_words(),
+        tags,
+        n_folds=args.folds,
+        seed=args.seed,
+        n_jobs=args.threads,
+        class_names=names,
+        progress=stderr_is_terminal() and not args.quiet,
+    )
+    flat = np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names)), np.float32)
+    if args.save_pred_probs is not None:
+        _save_pred_probs(args.save_pred_probs, flat, corpus.lengths, names)
+    source_name = f"the {args.model.upper()} probabilities"
+    return PredProbs(source_name, flat, None, None, [], len(names)), labels, list(names)
+
+
+def _save_pred_probs(
+    path: str, flat: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64], names: list[str]
+) -> None:
+    """Write ``pred_probs``, ``lengths`` and ``class_names`` to ``path`` all at once."""
+    folder = os.path.dirname(os.path.abspath(path))
     try:
-        out = open(args.output, "w", encoding="utf-8", newline="")
+        fd, tmp = tempfile.mkstemp(prefix=".tokenclean-", suffix=".npz", dir=folder)
     except OSError as exc:
-        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    with out:
-        _report(out, args.format, summary, rows(), color=False)
-    return 0
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, pred_probs=flat, lengths=lengths, class_names=np.array(names, dtype=str))
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+class _HFData:
+    """A Hugging Face dataset seen as the command line sees annotation files.
+
+    Its "file" is ``DIR[split]`` and the "line" of a token is the 0-based index of its row.
+    """
+
+    def __init__(self, path: str, data: Any) -> None:
+        self.path = path
+        self.data = data
+        self.class_names: list[str] = list(data.class_names)
+        self.tags: list[Tag] = list(self.class_names)
+        self.tag_where = [path] * len(self.tags)
+        self.integer_tags = False
+        self.lengths: npt.NDArray[np.int64] = np.asarray(data.lengths, dtype=np.int64)
+        self.tag_ids: npt.NDArray[np.int64] = np.asarray(data.labels_flat, dtype=np.int64)
+        self.num_sentences = len(self.lengths)
+        self.num_tokens = len(self.tag_ids)
+
+    @classmethod
+    def read(cls, folder: str, split: str | None, tokens: str, tags: str) -> _HFData:
+        try:
+            from tokenclean.hf import corpus_from_disk
+
+            data = corpus_from_disk(folder, split, tokens=tokens, tags=tags)
+        except ImportError as exc:
+            raise InputError(
+                f"--hf-dataset needs the datasets package: pip install 'tokenclean[hf]' ({exc})"
+            ) from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise InputError(f"{folder}: {exc}") from None
+        return cls(f"{folder}[{split}]" if split else folder, data)
+
+    def all_words(self) -> list[list[str]]:
+        words: list[list[str]] = self.data.tokens
+        return words
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        every = self.all_words()
+        return {int(s): every[int(s)] for s in sentences}
+
+    def location(self, sentence: int, token: int) -> tuple[str, int]:
+        return self.path, int(sentence)
+
+    def sentence_where(self, sentence: int) -> str:
+        return f"{self.path} row {sentence}"
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -556,8 +815,18 @@ def _parse_classes(text: str) -> list[str]:
     return names
 
 
+def _check_ids(corpus: Corpora | _HFData, k: int, holder: str, unit: str = "columns") -> None:
+    for tag, where in zip(corpus.tags, corpus.tag_where):
+        assert isinstance(tag, int)
+        if tag >= k:
+            raise InputError(
+                f"{where}: tag {tag} is not a class id of {holder}, which has {k} {unit} "
+                f"(ids 0 to {k - 1})"
+            )
+
+
 def _class_ids(
-    corpus: Corpus, probs: PredProbs, classes: list[str] | None, source: str
+    corpus: Corpora | _HFData, probs: PredProbs, classes: list[str] | None, source: str
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
@@ -567,20 +836,14 @@ def _class_ids(
             "(classes); give one name per column"
         )
     if corpus.integer_tags:
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
-            assert isinstance(tag, int)
-            if tag >= k:
-                raise InputError(
-                    f"{data}:{line}: tag {tag} is not a class id of {probs.path}, which has "
-                    f"{k} columns (ids 0 to {k - 1})"
-                )
+        _check_ids(corpus, k, probs.path)
         lookup = np.array(corpus.tags, dtype=np.int64)
         names: list[Tag] = list(classes) if classes is not None else list(range(k))
     elif classes is not None:
         index = {name: i for i, name in enumerate(classes)}
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
+        for tag, where in zip(corpus.tags, corpus.tag_where):
             if tag not in index:
-                raise InputError(f"{data}:{line}: tag {tag!r} is not in {source}")
+                raise InputError(f"{where}: tag {tag!r} is not in {source}")
         lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
         names = list(classes)
     else:
@@ -601,7 +864,7 @@ def _class_ids(
 
 
 def _run(
-    corpus: Corpus,
+    corpus: Corpora | _HFData,
     probs: PredProbs,
     labels: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
@@ -676,8 +939,9 @@ def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, c
     out.flush()
 
 
-def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float]:
-    return row.sentence, row.token, row.word, row.given, row.suggested, row.score
+def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float, str | None, int | None]:
+    path, line = row.location if row.location is not None else (None, None)
+    return row.sentence, row.token, row.word, row.given, row.suggested, row.score, path, line
 
 
 def _is_utf(stream: TextIO) -> bool:
@@ -696,3 +960,14 @@ class _Lines:
 
     def write(self, text: str) -> None:
         _write(self.stream, text, flush=False)
+
+
+def _register_review_commands() -> None:
+    from tokenclean.corrections import add_apply_parser
+    from tokenclean.labelstudio import add_export_parser, add_import_parser
+    from tokenclean.review import add_report_parser
+
+    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+
+
+_register_review_commands()
