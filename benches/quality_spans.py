@@ -11,9 +11,9 @@ precision-recall curve (precision at each issue that covers a new true differenc
 by the recall it adds). Token level: the issues' ``tokens`` in rank order, P@309 and AP over
 the 309 differing tokens.
 
-Scoring choices (decode x aggregate) are compared on the even sentences; the chosen one is
-reported on the odd sentences (out of sample). Figures on all sentences are in-sample for the
-choice. Prints a table; asserts nothing. Skips if the data file is absent.
+Scoring choices (decode x aggregate x entity_weight) are compared on the even sentences; the
+chosen one is reported on the odd sentences (out of sample). Figures on all sentences are
+in-sample for the choice. Prints a table; asserts nothing. Skips if the data file is absent.
 
     python benches/quality_spans.py [--data PATH]
 """
@@ -31,6 +31,7 @@ from tokenclean import _core
 from tokenclean.spans import find_span_issues, parse_class_names
 
 DATA = Path("/work/shared/data/conll2003/conll2003.npz")
+WEIGHTS = (1.0, 2.0, 4.0, 8.0)
 
 
 def truth_groups(
@@ -129,7 +130,7 @@ def main() -> int:
     halves = {"even": 0, "odd": 1}
     print(f"{len(truth[0])} differing span groups, {int(diff.sum())} differing tokens")
     header = (
-        f"{'probs':<6} {'half':<5} {'decode':<8} {'aggregate':<8} {'issues':>6} "
+        f"{'probs':<6} {'half':<5} {'decode':<8} {'aggregate':<8} {'weight':>6} {'issues':>6} "
         f"{'k':>4} {'P@k':>6} {'recall':>6} {'AP':>6} | {'tok P@k':>7} {'tok AP':>6}"
     )
     for key in ("pred_probs_flat", "pred_probs_joint_flat"):
@@ -137,35 +138,46 @@ def main() -> int:
         short = "test" if key == "pred_probs_flat" else "joint"
         print(f"\n{key}")
         print(header)
-        best: tuple[float, str, str] | None = None
-        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        best: tuple[float, str, str, float] | None = None
+        results: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
         for decode in ("viterbi", "argmax"):
             for aggregate in ("mean", "min", "changed"):
-                results[decode, aggregate] = find_span_issues(
-                    labels, probs, names, lengths=lengths, decode=decode, aggregate=aggregate
-                )
+                for weight in WEIGHTS:
+                    results[decode, aggregate, weight] = find_span_issues(
+                        labels,
+                        probs,
+                        names,
+                        lengths=lengths,
+                        decode=decode,
+                        aggregate=aggregate,
+                        entity_weight=weight,
+                    )
         for half, parity in halves.items():
             mask = sentence_of % 2 == parity
             half_diff = diff & mask
             keep = (truth[0] % 2) == parity
             half_truth = (truth[0][keep], truth[1][keep], truth[2][keep])
-            for (decode, aggregate), issues in results.items():
+            for (decode, aggregate, weight), issues in results.items():
                 mine = [i for i in issues if i["sentence"] % 2 == parity]
                 p, r, ap, k = entity_figures(mine, first, half_diff, half_truth)
                 tp, tap, _ = token_figures(mine, first, half_diff)
                 print(
-                    f"{short:<6} {half:<5} {decode:<8} {aggregate:<8} {len(mine):>6} {k:>4} "
-                    f"{p:>6.3f} {r:>6.3f} {ap:>6.3f} | {tp:>7.3f} {tap:>6.3f}"
+                    f"{short:<6} {half:<5} {decode:<8} {aggregate:<8} {weight:>6g} "
+                    f"{len(mine):>6} {k:>4} {p:>6.3f} {r:>6.3f} {ap:>6.3f} | {tp:>7.3f} "
+                    f"{tap:>6.3f}"
                 )
                 if half == "even" and (best is None or ap > best[0]):
-                    best = (ap, decode, aggregate)
+                    best = (ap, decode, aggregate, weight)
             sp, sap = self_confidence_tokens(probs, labels, diff, mask)
             label = "token self-confidence baseline"
-            print(f"{short:<6} {half:<5} {label:<57}| {sp:>7.3f} {sap:>6.3f}")
+            print(f"{short:<6} {half:<5} {label:<64}| {sp:>7.3f} {sap:>6.3f}")
         assert best is not None
-        _, decode, aggregate = best
-        print(f"chosen on even sentences (entity AP): decode={decode}, aggregate={aggregate}")
-        issues = results[decode, aggregate]
+        _, decode, aggregate, weight = best
+        print(
+            f"chosen on even sentences (entity AP): decode={decode}, aggregate={aggregate}, "
+            f"entity_weight={weight:g}"
+        )
+        issues = results[decode, aggregate, weight]
         p, r, ap, k = entity_figures(issues, first, diff, truth)
         tp, tap, tk = token_figures(issues, first, diff)
         print(

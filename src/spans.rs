@@ -304,15 +304,33 @@ pub fn transitions(tags: &Tagset) -> Transitions {
 const FLOOR: f64 = 1e-12;
 
 /// The most probable valid tag sequence of each sentence, scoring a sequence by the sum of its
-/// tokens' log probabilities, with the scheme's transitions as hard constraints. A sentence
-/// with no valid sequence (no class of the scheme allowed) keeps its argmax. Ties go to the
-/// lower class id.
+/// tokens' log probabilities, with the scheme's transitions as hard constraints. Every entity
+/// class's probability is multiplied by `entity_weight` first (a prior shift: a token reads as
+/// an entity once `w * P(entity) > P(O)`). A sentence with no valid sequence (no class of the
+/// scheme allowed) keeps its argmax. Ties go to the lower class id.
 pub fn viterbi(
     probs: &Probs,
     offsets: &Offsets,
     tags: &Tagset,
+    entity_weight: f64,
     threads: usize,
 ) -> Result<Vec<u32>> {
+    if !(entity_weight.is_finite() && entity_weight > 0.0) {
+        return Err(Error::Invalid(format!(
+            "entity_weight is {entity_weight}; it must be a positive number"
+        )));
+    }
+    let bias: Vec<f64> = tags
+        .prefix
+        .iter()
+        .map(|&p| {
+            if p == Prefix::Outside {
+                0.0
+            } else {
+                entity_weight.ln()
+            }
+        })
+        .collect();
     let k = probs.num_classes();
     if k != tags.num_classes() {
         return Err(Error::Invalid(format!(
@@ -359,6 +377,7 @@ pub fn viterbi(
                 probs,
                 offsets,
                 &tr,
+                &bias,
                 sentences.clone(),
                 tokens.start,
                 &mut out
@@ -374,6 +393,7 @@ fn decode_range<T: Float>(
     probs: &Probs,
     offsets: &Offsets,
     tr: &Transitions,
+    bias: &[f64],
     sentences: Range<usize>,
     base: usize,
     out: &mut [u32],
@@ -401,8 +421,8 @@ fn decode_range<T: Float>(
         back.resize((hi - lo) * k, 0);
         for f in lo..hi {
             let row = probs.row::<T>(f, &mut buf);
-            for (l, &p) in logs.iter_mut().zip(row) {
-                *l = p.to_f64().max(FLOOR).ln();
+            for ((l, &p), &b) in logs.iter_mut().zip(row).zip(bias) {
+                *l = p.to_f64().max(FLOOR).ln() + b;
             }
             if f == lo {
                 for c in 0..k {
@@ -446,10 +466,11 @@ fn decode_range<T: Float>(
             None => {
                 for (i, f) in (lo..hi).enumerate() {
                     let row = probs.row::<T>(f, &mut buf);
-                    let mut m = 0;
-                    for c in 1..k {
-                        if row[c] > row[m] {
-                            m = c;
+                    let (mut m, mut best) = (0, f64::NEG_INFINITY);
+                    for (c, (&p, &b)) in row.iter().zip(bias).enumerate() {
+                        let v = p.to_f64().max(FLOOR).ln() + b;
+                        if v > best {
+                            (m, best) = (c, v);
                         }
                     }
                     o[i] = m as u32;
@@ -636,12 +657,17 @@ mod tests {
         ];
         let probs = Probs::from_view_f64(p.view()).unwrap_or_else(|e| panic!("{e}"));
         let offsets = Offsets::from_lengths([2]);
-        let path =
-            viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 1).unwrap_or_else(|e| panic!("{e}"));
+        let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 1.0, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(path, vec![0, 0]);
-        let path =
-            viterbi(&probs, &offsets, &tagset(Scheme::Iob1), 1).unwrap_or_else(|e| panic!("{e}"));
+        let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob1), 1.0, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(path, vec![0, 2]);
+        // weighing entities 3x turns the second token into B-PER under IOB2
+        let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 3.0, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(path, vec![0, 1]);
+        assert!(viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 0.0, 1).is_err());
     }
 
     #[test]

@@ -140,7 +140,9 @@ def test_viterbi_finds_the_best_valid_sequence(data: Any, scheme: str, seed: int
     rng = np.random.default_rng(seed)
     probs = rng.dirichlet(np.ones(len(names)), size=n)
     codes, types, _ = parse_class_names(names)
-    path = _core.spans_decode(probs, np.array([n]), codes, types, scheme)
+    weight = 1.0 + seed % 3  # entity classes weigh 1, 2 or 3 times their probability
+    path = _core.spans_decode(probs, np.array([n]), codes, types, scheme, weight)
+    probs[:, codes != 0] *= weight
     valid = [
         seq
         for seq in itertools.product(range(len(names)), repeat=n)
@@ -160,8 +162,8 @@ def test_viterbi_is_the_same_with_any_number_of_threads() -> None:
     n = int(lengths.sum())
     probs = rng.dirichlet(np.ones(5), size=n).astype(np.float32)
     codes, types, _ = parse_class_names(["O", "B-A", "I-A", "B-B", "I-B"])
-    one = _core.spans_decode(probs, lengths, codes, types, "IOB2", 1)
-    three = _core.spans_decode(probs, lengths, codes, types, "IOB2", 3)
+    one = _core.spans_decode(probs, lengths, codes, types, "IOB2", n_jobs=1)
+    three = _core.spans_decode(probs, lengths, codes, types, "IOB2", n_jobs=3)
     assert one.tolist() == three.tolist()
     assert not find_spans(one, ["O", "B-A", "I-A", "B-B", "I-B"], scheme="IOB2", lengths=lengths)[1]
 
@@ -331,7 +333,9 @@ def test_scores_rank_the_clearer_error_first() -> None:
     names = IOB2
     weak = _probs_for([3, 0], 5, low=0.15)  # the model is unsure
     strong = _probs_for([3, 0], 5, low=0.01)
-    issues = find_span_issues([[1, 0], [1, 0]], [weak, strong], names, scheme="IOB2")
+    issues = find_span_issues(
+        [[1, 0], [1, 0]], [weak, strong], names, scheme="IOB2", entity_weight=1
+    )
     assert [i["sentence"] for i in issues] == [1, 0]
     assert issues[0]["score"] == pytest.approx(0.01)
 
@@ -377,7 +381,7 @@ def test_tags_outside_the_scheme_are_reported_not_fatal() -> None:
     assert spans == [(0, 0, 1, "PER"), (0, 2, 4, "LOC")]
     assert bad == [(0, 0), (0, 2), (0, 3)]
     probs = _probs_for([3, 0, 4, 4], 5)
-    issues = find_span_issues(labels, [probs], names, scheme="IOB2")
+    issues = find_span_issues(labels, [probs], names, scheme="IOB2", entity_weight=1)
     # the decode cannot use S-PER or LOC in IOB2: it offers O instead
     assert {i["kind"] for i in issues} == {"spurious"}
     assert all(i["malformed"] for i in issues)
@@ -412,3 +416,16 @@ def test_shape_mismatches_are_value_errors() -> None:
 def test_empty_sentences_and_datasets() -> None:
     assert find_span_issues([[], []], [np.zeros((0, 5)), np.zeros((0, 5))], IOB2) == []
     assert find_spans([[]], IOB2) == ([], [])
+
+
+def test_entity_weight_finds_entities_the_probabilities_doubt() -> None:
+    # the model gives the LOC 0.3 against 0.6 for O: found only when entities weigh more
+    p = np.array([[0.6, 0.05, 0.05, 0.3, 0.0]])
+    assert find_span_issues([[0]], [p], IOB2, scheme="IOB2", entity_weight=1) == []
+    for decode in ("viterbi", "argmax"):
+        issues = find_span_issues([[0]], [p], IOB2, scheme="IOB2", decode=decode)
+        assert [(i["kind"], i["suggested"]) for i in issues] == [("missing", "LOC")]
+        assert issues[0]["score"] == pytest.approx(0.6)  # scored on the probabilities as given
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="entity_weight"):
+            find_span_issues([[0]], [p], IOB2, entity_weight=bad)

@@ -187,6 +187,7 @@ def spans_decode(
     prefixes: npt.NDArray[np.uint8],
     types: _I64,
     scheme: str,
+    entity_weight: float = 1.0,
     n_jobs: int | None = None,
 ) -> _I64: ...
 def spans_compare(

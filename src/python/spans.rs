@@ -100,9 +100,11 @@ fn spans_group<'py>(
     Ok(d)
 }
 
-/// The most probable tag sequence of each sentence among those the scheme allows.
+/// The most probable tag sequence of each sentence among those the scheme allows, entity
+/// classes' probabilities weighed by `entity_weight`.
 #[pyfunction]
-#[pyo3(signature = (pred_probs, lengths, prefixes, types, scheme, n_jobs=None))]
+#[pyo3(signature = (pred_probs, lengths, prefixes, types, scheme, entity_weight=1.0, n_jobs=None))]
+#[allow(clippy::too_many_arguments)]
 fn spans_decode<'py>(
     py: Python<'py>,
     pred_probs: &Bound<'py, PyUntypedArray>,
@@ -110,6 +112,7 @@ fn spans_decode<'py>(
     prefixes: PyReadonlyArray1<'py, u8>,
     types: PyReadonlyArray1<'py, i64>,
     scheme: &str,
+    entity_weight: f64,
     n_jobs: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let tags = tagset(scheme, prefixes, types)?;
@@ -127,7 +130,7 @@ fn spans_decode<'py>(
     let b = borrow(pred_probs)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
     let path = without_gil(py, || {
-        spans::viterbi(&probs, &offsets, &tags, n_jobs.unwrap_or(0))
+        spans::viterbi(&probs, &offsets, &tags, entity_weight, n_jobs.unwrap_or(0))
     })
     .map_err(|e| core_error(e, &Where::Sentences(&offsets)))?;
     let path: Vec<i64> = path.into_iter().map(i64::from).collect();
