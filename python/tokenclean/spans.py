@@ -31,10 +31,10 @@ Issues
 The predicted spans come from the most probable tag sequence the scheme allows (a Viterbi
 decode of ``log pred_probs`` with the scheme's transitions as hard constraints, entity classes
 weighed by ``entity_weight``; ``decode="argmax"`` reads the per-token argmax of the weighed
-probabilities instead, repaired like the labels). Given and
-predicted spans that share a token are linked; each linked group where they differ is one
-issue, which holds every token of its spans. Issues therefore never overlap (nothing is
-merged or dropped afterwards) and no token is reported twice. Kinds:
+probabilities instead, repaired like the labels). Given and predicted spans that share a
+token are linked; each linked group where they differ is one issue, which holds every token
+of its spans. Issues therefore never overlap (nothing is merged or dropped afterwards) and no
+token is reported twice. Kinds:
 
 ``wrong_type``
     one given and one predicted span on the same tokens, of different types;
@@ -49,7 +49,8 @@ merged or dropped afterwards) and no token is reported twice. Kinds:
     a given span the prediction agrees with but that holds a malformed position. (A
     disagreement that also holds one keeps its kind and has ``"malformed": True``.)
 
-The score of an issue is a label quality, in ``[0, 1]``: **lower is more suspect** (as
+The score of an issue is a label quality (in ``[0, 1]`` unless ``token_scores`` say
+otherwise): **lower is more suspect** (as
 tokenclean's token issues and cleanlab's quality scores). It aggregates, over the issue's
 tokens, each token's probability of its given tag (or the ``token_scores`` you pass, lower =
 more suspect): ``aggregate="changed"`` (default: the mean over the tokens whose tag the
