@@ -19,6 +19,7 @@ pub mod ragged;
 pub mod rank;
 pub mod scores;
 pub mod simd;
+pub mod spans;
 pub mod thresholds;
 
 pub use error::{Error, Result};

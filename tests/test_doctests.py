@@ -26,6 +26,7 @@ MODULES = [
     "tokenclean.evaluate",
     "tokenclean.errors",
     "tokenclean.testing",
+    "tokenclean.spans",
 ]
 
 

@@ -4,6 +4,7 @@
 
 mod chunks;
 mod ngrams;
+mod spans;
 use crate::error::{bad_label_why, Error};
 use crate::filter::{self, FilterBy, Options};
 use crate::joint;
@@ -1191,6 +1192,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     chunks::register(m)?;
     ngrams::register(m)?;
+    spans::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
