@@ -228,3 +228,42 @@ def test_combined_is_the_default_and_ranks_by_the_detector(
         assert r["score"] == found.quality[i]
     code, table, _ = run(capsys, "find-issues", *files, "--pred-probs", saved, "--top", "1")
     assert code == 0 and "(ranked by the combined detector)" in table and "score=" in table
+
+
+def test_span_level_records_are_find_span_issues(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    from tokenclean.spans import find_span_issues
+
+    files, tokens, tags = corpus
+    saved = tmp_path / "probs.npz"
+    args = ["find-issues", *files, "--folds", "3", "--level", "span", "--method", "cleanlab"]
+    code, out, err = run(capsys, *args, "--format", "json", "--save-pred-probs", saved)
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    with np.load(saved) as npz:
+        names = npz["class_names"].tolist()
+        flat = npz["pred_probs"]
+    labels = np.array([names.index(t) for s in tags for t in s])
+    want = find_span_issues(labels, flat, names, lengths=[len(s) for s in tags])
+    assert len(records) == len(want) > 0
+    lines = {str(f): f.read_text(encoding="utf-8").splitlines() for f in files}
+    covered: set[tuple[int, int]] = set()
+    for got, exp in zip(records, want):
+        s, a, b = got["sentence"], got["start"], got["end"]
+        assert got["words"] == tokens[s][a:b]
+        assert lines[got["file"]][got["line"] - 1].split("\t")[0] == tokens[s][a]
+        assert got["given_tags"] == tags[s][a:b]
+        for key in ("kind", "start", "end", "given", "suggested", "score", "tokens"):
+            assert got[key] == exp[key]
+        span = {(s, t) for t in range(a, b)}
+        assert not span & covered  # no token in two issues
+        covered |= span
+    code, table, _ = run(
+        capsys, "find-issues", *files, "--pred-probs", saved, "--level", "span",
+        "--method", "cleanlab", "--top", "1",
+    )  # fmt: skip
+    first = records[0]
+    assert code == 0 and f"{first['kind']}: sentence {first['sentence']}" in table

@@ -103,6 +103,7 @@ class _Row:
     p_suggested: float
     score: float
     location: tuple[str, int] | None = None
+    span: dict[str, Any] | None = None  # an entity-level issue (--level span)
 
     @property
     def word(self) -> str:
@@ -321,6 +322,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "--low-memory apply to it)",
     )
     method.add_argument(
+        "--level",
+        choices=("token", "span"),
+        default="token",
+        help="token (default): one issue per token; span: entity-level issues (wrong_type, "
+        "wrong_span, spurious, missing, malformed), each holding all its tokens",
+    )
+    method.add_argument(
+        "--scheme",
+        choices=("IOB1", "IOB2", "BIO", "BIOES", "IOBES", "BILOU", "IO"),
+        default=None,
+        help="tagging scheme of --level span (default: detected from the tags)",
+    )
+    method.add_argument(
         "--filter-by",
         choices=FILTER_METHODS,
         default=None,
@@ -519,8 +533,17 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         elif summary.rank_by != "self_confidence":
             heading += f", {summary.rank_by} score={row.score:.4g}"
         words = list(row.words)
-        marked = f"[[{words[row.token]}]]"
-        words[row.token] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
+        if row.span is not None:
+            a, b = int(row.span["start"]), int(row.span["end"])
+            heading = (
+                f"{number}  {row.span['kind']}: sentence {row.sentence}, tokens {a}-{b - 1}"
+                f"{where}: given {' '.join(row.span['given_tags'])}, suggested "
+                f"{' '.join(row.span['suggested_tags'])}, score={row.score:.4g}"
+            )
+        else:
+            a, b = row.token, row.token + 1
+        marked = f"[[{' '.join(words[a:b])}]]"
+        words[a:b] = [f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked]
         lines += ["", heading, "    " + " ".join(words)]
     if summary.issues > len(rows):
         lines.append("")
@@ -579,7 +602,7 @@ def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespa
 def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
     """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
     args.format, args.top = "json", None
-    return [dict(zip(FIELDS, _fields(row))) for row in _detect(args)[1]]
+    return [_record(row) for row in _detect(args)[1]]
 
 
 def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
@@ -638,6 +661,8 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
     top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
+    if args.level == "span":
+        return _span_report(corpus, probs, labels, names, args, top)
     suggestions: npt.NDArray[np.int64] | None = None
     if args.method == "combined":
         pairs, every_score, suggestions = _combined(corpus, probs, labels)
@@ -678,6 +703,66 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         classes=probs.num_classes,
         issues=len(pairs),
         rank_by="the combined detector" if args.method == "combined" else args.rank_by,
+    )
+    return summary, rows()
+
+
+def _span_report(
+    corpus: Corpora | _HFData,
+    probs: PredProbs,
+    labels: npt.NDArray[np.int64],
+    names: list[Tag],
+    args: argparse.Namespace,
+    top: int | None,
+) -> tuple[_Summary, Iterator[_Row]]:
+    """Entity-level issues, as rows of the report (``--level span``)."""
+    from tokenclean.spans import find_span_issues
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    token_scores = None
+    if args.method == "combined":
+        token_scores = _combined(corpus, probs, labels)[1]
+    try:
+        found = find_span_issues(
+            labels,
+            float_probs(flat),
+            [str(name) for name in names],
+            scheme=args.scheme,
+            lengths=corpus.lengths,
+            token_scores=token_scores,
+            n_jobs=args.threads,
+        )
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{corpus.path}: {exc}") from None
+    shown = found if top is None else found[:top]
+
+    def rows() -> Iterator[_Row]:
+        for lo in range(0, len(shown), 4096):
+            chunk = shown[lo : lo + 4096]
+            words = corpus.words([r["sentence"] for r in chunk])
+            for r in chunk:
+                s, start = int(r["sentence"]), int(r["start"])
+                yield _Row(
+                    sentence=s,
+                    token=start,
+                    words=words[s],
+                    given=r["given"] if r["given"] is not None else "O",
+                    suggested=r["suggested"] if r["suggested"] is not None else "O",
+                    p_given=float("nan"),
+                    p_suggested=float("nan"),
+                    score=float(r["score"]),
+                    location=corpus.location(s, start),
+                    span=r,
+                )
+
+    summary = _Summary(
+        title=corpus.path,
+        sentences=corpus.num_sentences,
+        tokens=corpus.num_tokens,
+        classes=probs.num_classes,
+        issues=len(found),
+        rank_by=("the combined detector" if args.method == "combined" else "self-confidence")
+        + ", entity level",
     )
     return summary, rows()
 
@@ -965,14 +1050,40 @@ def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, c
     elif fmt == "json":
         ascii_only = not _is_utf(out)
         for row in rows:
-            record = dict(zip(FIELDS, _fields(row)))
-            _write(out, json.dumps(record, ensure_ascii=ascii_only) + "\n", flush=False)
+            _write(out, json.dumps(_record(row), ensure_ascii=ascii_only) + "\n", flush=False)
     else:
         writer = csv.writer(_Lines(out), lineterminator="\n")
-        writer.writerow(FIELDS)
+        header = False
         for row in rows:
-            writer.writerow(_fields(row))
+            record = _record(row)
+            if not header:
+                writer.writerow(list(record))
+                header = True
+            writer.writerow([_csv_cell(v) for v in record.values()])
+        if not header:
+            writer.writerow(SPAN_FIELDS if summary.rank_by.endswith("entity level") else FIELDS)
     out.flush()
+
+
+#: Columns of entity-level records (``--level span``), before the rest of the issue's keys.
+SPAN_FIELDS = ("kind", "sentence", "start", "end", "words", "given", "suggested", "score")
+
+
+def _record(row: _Row) -> dict[str, Any]:
+    """The JSON object of one row: a token issue, or an entity-level one."""
+    if row.span is None:
+        return dict(zip(FIELDS, _fields(row)))
+    span = dict(row.span)
+    span["words"] = list(row.words[int(span["start"]) : int(span["end"])])
+    record = {key: span[key] for key in SPAN_FIELDS}
+    path, line = row.location if row.location is not None else (None, None)
+    record.update(file=path, line=line)
+    record.update((k, v) for k, v in span.items() if k not in record)
+    return record
+
+
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
 def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float, str | None, int | None]:
