@@ -267,3 +267,30 @@ def test_span_level_records_are_find_span_issues(
     )  # fmt: skip
     first = records[0]
     assert code == 0 and f"{first['kind']}: sentence {first['sentence']}" in table
+
+
+def test_several_pred_probs_are_an_ensemble(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    files = corpus[0]
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    base = ["find-issues", *files, "--folds", "2", "--format", "json"]
+    assert run(capsys, *base, "--save-pred-probs", a)[0] == 0
+    assert run(capsys, *base, "--seed", "3", "--save-pred-probs", b)[0] == 0
+    with np.load(a) as za, np.load(b) as zb:
+        mean = (za["pred_probs"].astype(np.float64) + zb["pred_probs"]) / 2
+        names, lengths = za["class_names"], za["lengths"]
+    np.savez(tmp_path / "mean.npz", pred_probs=mean, lengths=lengths, class_names=names)
+    outs = [
+        run(capsys, *base, "--pred-probs", a, "--pred-probs", b),
+        run(capsys, *base, "--pred-probs", tmp_path / "mean.npz"),
+        run(capsys, *base, "--ensemble", "2", "--seed", "0"),
+    ]
+    assert all(code == 0 and err == "" for code, _, err in outs)
+    assert outs[0][1] == outs[1][1] and outs[0][1]
+    # --ensemble 2 trains seeds 0 and 1 (not 3): another ensemble, the same kind of output.
+    assert outs[2][1] != outs[0][1] and outs[2][1].count("\n") > 0
+    single = run(capsys, *base, "--pred-probs", a)[1]
+    assert run(capsys, *base, "--pred-probs", a, "--pred-probs", a)[1] == single

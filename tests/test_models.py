@@ -163,3 +163,23 @@ def test_find_issues_is_find_label_issues_on_the_crf_probabilities(
     assert again == issues
     with pytest.raises(ValueError, match="needs class_names"):
         find_issues(tokens, tags, pred_probs=pred_probs)
+
+
+def test_ensembles(sample: tuple[list[list[str]], list[list[str]]]) -> None:
+    from tokenclean.detect import ensemble_pred_probs
+
+    tokens, tags = sample
+    one, names = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2)
+    other, _ = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2, seed=7)
+    # An ensemble of one member is that member.
+    assert find_issues(tokens, tags, pred_probs=[one], class_names=names) == find_issues(
+        tokens, tags, pred_probs=one, class_names=names
+    )
+    flat = ensemble_pred_probs([np.concatenate(one), np.concatenate(other)])
+    np.testing.assert_allclose(flat, (np.concatenate(one) + np.concatenate(other)) / 2)
+    mean = np.split(flat, np.cumsum([len(p) for p in one])[:-1])
+    both = find_issues(tokens, tags, pred_probs=[one, other], class_names=names)
+    assert both == find_issues(tokens, tags, pred_probs=mean, class_names=names)
+    assert both != find_issues(tokens, tags, pred_probs=one, class_names=names)
+    with pytest.raises(ValueError, match="differ in shape"):
+        ensemble_pred_probs([np.zeros((2, 3)), np.zeros((3, 3))])

@@ -226,8 +226,10 @@ def _build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "--pred-probs",
         metavar="PROBS",
+        action="append",
         help="predicted probabilities: .npy (tokens, classes) or .npz; without it, a built-in "
-        "CRF computes them by cross-validation over DATA",
+        "CRF computes them by cross-validation over DATA. Given several times, the models are "
+        "an ensemble: their probabilities are averaged",
     )
     model = find.add_argument_group("the built-in model (without --pred-probs)")
     model.add_argument(
@@ -251,6 +253,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="seed of the shuffle that deals sentences into folds (default: 0)",
+    )
+    model.add_argument(
+        "--ensemble",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="train N CRFs on different fold splits (seeds SEED..SEED+N-1) and average their "
+        "probabilities (default: 1)",
     )
     model.add_argument(
         "--save-pred-probs",
@@ -618,7 +628,9 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
     if args.split is not None and args.hf_dataset is None:
         raise InputError("--split goes with --hf-dataset")
-    inputs = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    if isinstance(args.pred_probs, str):
+        args.pred_probs = [args.pred_probs]
+    inputs = [*args.data, *(args.pred_probs or [])]
     inputs += [args.hf_dataset] if args.hf_dataset is not None else []
     outputs = [("--output", args.output), ("--save-pred-probs", args.save_pred_probs)]
     if args.pred_probs is not None and args.save_pred_probs is not None:
@@ -653,11 +665,19 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
     if args.pred_probs is None:
         probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
     else:
-        probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
-        if classes is None and probs.class_names is not None:
-            classes, classes_source = probs.class_names, f"{args.pred_probs} (class_names)"
-        labels, names = _class_ids(corpus, probs, classes, classes_source)
-        probs = probs.aligned_with(corpus)
+        members = []
+        for path in args.pred_probs:
+            member = load_pred_probs(path, progress=_progress(path))
+            if member.class_names is not None and classes is None:
+                classes, classes_source = member.class_names, f"{path} (class_names)"
+            elif member.class_names is not None and member.class_names != classes:
+                raise InputError(
+                    f"{path}: its class_names ({','.join(member.class_names)}) differ from "
+                    f"{classes_source}"
+                )
+            labels, names = _class_ids(corpus, member, classes, classes_source)
+            members.append(member.aligned_with(corpus))
+        probs = _ensemble(members)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
     top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
@@ -705,6 +725,23 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         rank_by="the combined detector" if args.method == "combined" else args.rank_by,
     )
     return summary, rows()
+
+
+def _ensemble(members: list[PredProbs]) -> PredProbs:
+    """One member as it is; several as the average of their probabilities."""
+    if len(members) == 1:
+        return members[0]
+    from tokenclean.detect import ensemble_pred_probs
+
+    flats = [m.flat if m.flat is not None else np.concatenate(m.sentences or []) for m in members]
+    k = {f.shape[1] for f in flats}
+    if len(k) > 1:
+        raise InputError(
+            " and ".join(m.path for m in members) + f": different numbers of columns {sorted(k)}"
+        )
+    path = " + ".join(m.path for m in members)
+    flat = ensemble_pred_probs([float_probs(f) for f in flats])
+    return PredProbs(path, flat, None, None, [], flat.shape[1], members[0].class_names)
 
 
 def _span_report(
@@ -787,6 +824,7 @@ def _crf_pred_probs(
     corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
 ) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
     """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
+    from tokenclean.detect import ensemble_pred_probs
     from tokenclean.models import class_order, cross_val_pred_probs
 
     if len(corpus.tags) < 2:
@@ -823,16 +861,20 @@ def _crf_pred_probs(
     labels = lookup[corpus.tag_ids]
     cuts = np.cumsum(corpus.lengths)[:-1]
     tags = [[names[i] for i in part] for part in np.split(labels, cuts)]
-    pred_probs, _ = cross_val_pred_probs(
-        corpus.all_words(),
-        tags,
-        n_folds=args.folds,
-        seed=args.seed,
-        n_jobs=args.threads,
-        class_names=names,
-        progress=stderr_is_terminal() and not args.quiet,
-    )
-    flat = np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names)), np.float32)
+    words = corpus.all_words()
+    members = []
+    for member in range(args.ensemble):
+        pred_probs, _ = cross_val_pred_probs(
+            words,
+            tags,
+            n_folds=args.folds,
+            seed=args.seed + member,
+            n_jobs=args.threads,
+            class_names=names,
+            progress=stderr_is_terminal() and not args.quiet,
+        )
+        members.append(np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names))))
+    flat = ensemble_pred_probs(members).astype(np.float32, copy=False)
     if args.save_pred_probs is not None:
         _save_pred_probs(args.save_pred_probs, flat, corpus.lengths, names)
     source_name = f"the {args.model.upper()} probabilities"

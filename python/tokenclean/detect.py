@@ -19,7 +19,14 @@ from tokenclean import _core
 from tokenclean._options import float_probs
 from tokenclean.token_classification.filter import find_label_issues
 
-__all__ = ["METHODS", "Suspicion", "TokenIssue", "combined_scores", "find_issues"]
+__all__ = [
+    "METHODS",
+    "Suspicion",
+    "TokenIssue",
+    "combined_scores",
+    "ensemble_pred_probs",
+    "find_issues",
+]
 
 #: Detection methods: ``"combined"`` (the default) and ``"cleanlab"`` (cleanlab's exact
 #: ``find_label_issues``).
@@ -42,6 +49,37 @@ class Suspicion:
     quality: npt.NDArray[np.float64]
     suggested: npt.NDArray[np.int64]
     flagged: npt.NDArray[np.int64]
+
+
+def ensemble_pred_probs(
+    members: Sequence[npt.NDArray[np.floating[Any]]],
+) -> npt.NDArray[np.floating[Any]]:
+    """The probabilities of an ensemble: the mean of its members' ``(N, K)`` probabilities.
+
+    An ensemble of one member is that member (the same array, not a copy). The mean of
+    probabilities, rather than of ranks or votes, keeps an ensemble a probability model, so it
+    feeds every detector as one model would; on CoNLL-2003 (``benches/quality_conll.py``)
+    averaging two CRFs' cross-validated probabilities did not beat the better of the two, so the
+    built-in tagger uses one member unless asked (``--ensemble N``).
+
+    >>> a = np.array([[0.9, 0.1], [0.2, 0.8]])
+    >>> ensemble_pred_probs([a, np.array([[0.7, 0.3], [0.4, 0.6]])]).tolist()
+    [[0.8, 0.2], [0.30000000000000004, 0.7]]
+    >>> ensemble_pred_probs([a]) is a
+    True
+    """
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    if len(members) == 1:
+        return members[0]
+    shapes = {np.shape(m) for m in members}
+    if len(shapes) > 1:
+        raise ValueError(f"ensemble members differ in shape: {sorted(shapes)}")
+    total = np.zeros(np.shape(members[0]), dtype=np.float64)
+    for member in members:
+        total += member
+    total /= len(members)
+    return total
 
 
 def combined_scores(
@@ -116,7 +154,7 @@ def find_issues(
     tokens: Sequence[Sequence[str]],
     tags: Sequence[Sequence[str]],
     *,
-    pred_probs: Sequence[npt.ArrayLike] | None = None,
+    pred_probs: Sequence[npt.ArrayLike] | Sequence[Sequence[npt.ArrayLike]] | None = None,
     class_names: Sequence[str] | None = None,
     n_folds: int = 5,
     seed: int = 0,
@@ -132,7 +170,8 @@ def find_issues(
         tokens: the words of each sentence.
         tags: the given tag of each token (strings).
         pred_probs: out-of-sample probabilities, one ``(T_i, K)`` array per sentence, with
-            columns in the order of ``class_names`` (required with them). Without them the
+            columns in the order of ``class_names`` (required with them); or a list of such
+            lists, one per model, averaged as an ensemble (:func:`ensemble_pred_probs`). Without them the
             built-in CRF computes them (:func:`tokenclean.models.cross_val_pred_probs` with
             ``n_folds``, ``seed``, ``n_jobs`` and ``progress``).
         class_names: the tag of each column; by default
@@ -183,6 +222,11 @@ def find_issues(
                 raise ValueError(f"sentence {s}, token {t}: tag {tag!r} is not in class_names")
             ids.append(column[tag])
         labels.append(ids)
+    if len(pred_probs) and isinstance(pred_probs[0], (list, tuple)):
+        models = [[np.asarray(p) for p in model] for model in pred_probs]  # type: ignore[union-attr]
+        sizes = np.cumsum([len(p) for p in models[0]])[:-1]
+        flat = ensemble_pred_probs([np.concatenate(model) for model in models])
+        pred_probs = np.split(flat, sizes)
     probs = [float_probs(np.asarray(p)) for p in pred_probs]
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
