@@ -11,6 +11,7 @@ pub mod float;
 pub mod joint;
 pub mod lanes;
 pub mod measures;
+pub mod ngrams;
 pub mod pairwise;
 pub mod parallel;
 pub mod prune;
@@ -18,6 +19,7 @@ pub mod ragged;
 pub mod rank;
 pub mod scores;
 pub mod simd;
+pub mod spans;
 pub mod thresholds;
 
 pub use error::{Error, Result};

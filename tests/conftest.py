@@ -324,6 +324,15 @@ def sentence_dataset(
     return labels.astype(np.int64), p.astype(dtype), lengths.astype(np.int64)
 
 
+def is_clean_error(exc: BaseException) -> bool:
+    """A plain ValueError/TypeError, or one of ``tokenclean.errors`` (which also derive from
+    AssertionError, for code written against cleanlab's asserts)."""
+    ours = type(exc).__module__ == "tokenclean.errors"
+    return type(exc) in (ValueError, TypeError) or (
+        ours and isinstance(exc, (ValueError, TypeError))
+    )
+
+
 def note(text: str) -> None:
     """``hypothesis.event`` inside a hypothesis test, nothing elsewhere."""
     if currently_in_test_context():

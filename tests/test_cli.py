@@ -164,7 +164,11 @@ def write_classes(path: Path, classes: Sequence[str]) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
+    """Run the CLI; find-issues runs cleanlab's method, which these tests compare against."""
+    args = [str(a) for a in argv]
+    if args[:1] == ["find-issues"] and "--method" not in args:
+        args.append("--method=cleanlab")
+    code = cli.main(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -395,7 +399,15 @@ def test_table_colour_only_on_a_terminal_without_no_color(
 ) -> None:
     data_file = write_conll(tmp_path / "d.conll", sample)
     probs = write_probs(tmp_path / "p", sample, "npy")
-    argv = ["find-issues", str(data_file), "--pred-probs", str(probs), "--top", "1"]
+    argv = [
+        "find-issues",
+        str(data_file),
+        "--pred-probs",
+        str(probs),
+        "--top",
+        "1",
+        "--method=cleanlab",
+    ]
     argv += ["--classes", ",".join(sample.classes)]
     word = expected(sample)[0]["word"]
 
@@ -696,7 +708,7 @@ def test_progress_bar_only_on_a_terminal(
     data_file = write_conll(tmp_path / "d.conll", sample)  # > 4096 lines: one update
     probs = write_probs(tmp_path / "p", sample, "npz")
     argv = ["find-issues", str(data_file), "--pred-probs", str(probs), "--format", "json"]
-    argv += ["--classes", ",".join(sample.classes)]
+    argv += ["--classes", ",".join(sample.classes), "--method=cleanlab"]
     monkeypatch.setattr(tokenclean.io, "PROGRESS_DELAY", 0.0)
 
     assert cli.main(argv) == 0
@@ -764,7 +776,7 @@ def test_console_script(tmp_path: Path, sample: Data) -> None:
     data_file = write_conll(tmp_path / "d.conll", sample)
     probs = write_probs(tmp_path / "p", sample, "npy")
     classes = write_classes(tmp_path / "classes.txt", sample.classes)
-    argv = [script, "find-issues", str(data_file), "--pred-probs", str(probs)]
+    argv = [script, "find-issues", str(data_file), "--pred-probs", str(probs), "--method=cleanlab"]
     argv += ["--classes-file", str(classes), "--format", "json", "--top", "5"]
     result = subprocess.run(
         argv,

@@ -55,7 +55,7 @@ def test_two_files_are_one_corpus_with_file_and_line(
     saved = tmp_path / "probs.npz"
     code, out, err = run(
         capsys, "find-issues", *files, "--folds", "3", "--format", "json",
-        "--save-pred-probs", saved,
+        "--save-pred-probs", saved, "--method", "cleanlab",
     )  # fmt: skip
     assert (code, err) == (0, "")
     records = [json.loads(line) for line in out.splitlines()]
@@ -78,7 +78,10 @@ def test_two_files_are_one_corpus_with_file_and_line(
         assert npz["class_names"].tolist() == names
         assert npz["lengths"].tolist() == [len(s) for s in tokens]
         np.testing.assert_array_equal(npz["pred_probs"], np.concatenate(pred_probs))
-    code, again, err = run(capsys, "find-issues", *files, "--pred-probs", saved, "--format", "json")
+    code, again, err = run(
+        capsys, "find-issues", *files, "--pred-probs", saved, "--format", "json",
+        "--method", "cleanlab",
+    )  # fmt: skip
     assert (code, err) == (0, "") and again == out
 
 
@@ -190,3 +193,104 @@ def test_hugging_face_folder_gives_what_the_same_conll_gives(
     assert code == 2 and "no split 'x'" in err and "train" in err and err.count("\n") == 1
     code, _, err = run(capsys, "find-issues", *files, "--hf-dataset", tmp_path / "hf")
     assert code == 2 and "not both or neither" in err
+
+
+def test_combined_is_the_default_and_ranks_by_the_detector(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    from tokenclean.detect import combined_scores
+    from tokenclean.ngrams import word_ids
+
+    files, tokens, tags = corpus
+    saved = tmp_path / "probs.npz"
+    code, out, err = run(
+        capsys, "find-issues", *files, "--folds", "3", "--format", "json",
+        "--save-pred-probs", saved,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    with np.load(saved) as npz:
+        names = npz["class_names"].tolist()
+        flat = npz["pred_probs"]
+    labels = np.array([names.index(t) for s in tags for t in s])
+    ids, lengths = word_ids(tokens)
+    found = combined_scores(labels, flat, lengths, ids)
+    starts = np.cumsum([0, *lengths.tolist()])
+    got = [starts[r["sentence"]] + r["token"] for r in records]
+    assert got == found.flagged.tolist() and got
+    scores = [r["score"] for r in records]
+    assert scores == sorted(scores)
+    for r in records:
+        i = starts[r["sentence"]] + r["token"]
+        assert r["suggested"] == names[found.suggested[i]] != r["given"]
+        assert r["score"] == found.quality[i]
+    code, table, _ = run(capsys, "find-issues", *files, "--pred-probs", saved, "--top", "1")
+    assert code == 0 and "(ranked by the combined detector)" in table and "score=" in table
+
+
+def test_span_level_records_are_find_span_issues(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    from tokenclean.spans import find_span_issues
+
+    files, tokens, tags = corpus
+    saved = tmp_path / "probs.npz"
+    args = ["find-issues", *files, "--folds", "3", "--level", "span", "--method", "cleanlab"]
+    code, out, err = run(capsys, *args, "--format", "json", "--save-pred-probs", saved)
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    with np.load(saved) as npz:
+        names = npz["class_names"].tolist()
+        flat = npz["pred_probs"]
+    labels = np.array([names.index(t) for s in tags for t in s])
+    want = find_span_issues(labels, flat, names, lengths=[len(s) for s in tags])
+    assert len(records) == len(want) > 0
+    lines = {str(f): f.read_text(encoding="utf-8").splitlines() for f in files}
+    covered: set[tuple[int, int]] = set()
+    for got, exp in zip(records, want):
+        s, a, b = got["sentence"], got["start"], got["end"]
+        assert got["words"] == tokens[s][a:b]
+        assert lines[got["file"]][got["line"] - 1].split("\t")[0] == tokens[s][a]
+        assert got["given_tags"] == tags[s][a:b]
+        for key in ("kind", "start", "end", "given", "suggested", "score", "tokens"):
+            assert got[key] == exp[key]
+        span = {(s, t) for t in range(a, b)}
+        assert not span & covered  # no token in two issues
+        covered |= span
+    code, table, _ = run(
+        capsys, "find-issues", *files, "--pred-probs", saved, "--level", "span",
+        "--method", "cleanlab", "--top", "1",
+    )  # fmt: skip
+    first = records[0]
+    assert code == 0 and f"{first['kind']}: sentence {first['sentence']}" in table
+
+
+def test_several_pred_probs_are_an_ensemble(
+    capsys: pytest.CaptureFixture[str],
+    corpus: tuple[list[Path], list[list[str]], list[list[str]]],
+    tmp_path: Path,
+) -> None:
+    files = corpus[0]
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    base = ["find-issues", *files, "--folds", "2", "--format", "json"]
+    assert run(capsys, *base, "--save-pred-probs", a)[0] == 0
+    assert run(capsys, *base, "--seed", "3", "--save-pred-probs", b)[0] == 0
+    with np.load(a) as za, np.load(b) as zb:
+        mean = (za["pred_probs"].astype(np.float64) + zb["pred_probs"]) / 2
+        names, lengths = za["class_names"], za["lengths"]
+    np.savez(tmp_path / "mean.npz", pred_probs=mean, lengths=lengths, class_names=names)
+    outs = [
+        run(capsys, *base, "--pred-probs", a, "--pred-probs", b),
+        run(capsys, *base, "--pred-probs", tmp_path / "mean.npz"),
+        run(capsys, *base, "--ensemble", "2", "--seed", "0"),
+    ]
+    assert all(code == 0 and err == "" for code, _, err in outs)
+    assert outs[0][1] == outs[1][1] and outs[0][1]
+    # --ensemble 2 trains seeds 0 and 1 (not 3): another ensemble, the same kind of output.
+    assert outs[2][1] != outs[0][1] and outs[2][1].count("\n") > 0
+    single = run(capsys, *base, "--pred-probs", a)[1]
+    assert run(capsys, *base, "--pred-probs", a, "--pred-probs", a)[1] == single

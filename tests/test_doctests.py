@@ -22,6 +22,11 @@ MODULES = [
     "tokenclean.corrections",
     "tokenclean.labelstudio",
     "tokenclean.review",
+    "tokenclean.ngrams",
+    "tokenclean.evaluate",
+    "tokenclean.errors",
+    "tokenclean.testing",
+    "tokenclean.spans",
     "tokenclean._files",
 ]
 

@@ -149,7 +149,7 @@ def test_find_issues_is_find_label_issues_on_the_crf_probabilities(
     pred_probs, names = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2)
     labels = [[names.index(t) for t in s] for s in tags]
     want = tokenclean.find_label_issues(labels, pred_probs)
-    issues = find_issues(tokens, tags, n_folds=3, n_jobs=2)
+    issues = find_issues(tokens, tags, n_folds=3, n_jobs=2, method="cleanlab")
     assert [(i.sentence, i.token) for i in issues] == want
     assert len(issues) > 0
     for issue in issues:
@@ -159,7 +159,27 @@ def test_find_issues_is_find_label_issues_on_the_crf_probabilities(
         assert issue.suggested == names[int(row.argmax())]
         assert issue.score == pytest.approx(float(row[names.index(issue.given)]))
     # Given probabilities are used as they are.
-    again = find_issues(tokens, tags, pred_probs=pred_probs, class_names=names)
+    again = find_issues(tokens, tags, pred_probs=pred_probs, class_names=names, method="cleanlab")
     assert again == issues
     with pytest.raises(ValueError, match="needs class_names"):
         find_issues(tokens, tags, pred_probs=pred_probs)
+
+
+def test_ensembles(sample: tuple[list[list[str]], list[list[str]]]) -> None:
+    from tokenclean.detect import ensemble_pred_probs
+
+    tokens, tags = sample
+    one, names = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2)
+    other, _ = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2, seed=7)
+    # An ensemble of one member is that member.
+    assert find_issues(tokens, tags, pred_probs=[one], class_names=names) == find_issues(
+        tokens, tags, pred_probs=one, class_names=names
+    )
+    flat = ensemble_pred_probs([np.concatenate(one), np.concatenate(other)])
+    np.testing.assert_allclose(flat, (np.concatenate(one) + np.concatenate(other)) / 2)
+    mean = np.split(flat, np.cumsum([len(p) for p in one])[:-1])
+    both = find_issues(tokens, tags, pred_probs=[one, other], class_names=names)
+    assert both == find_issues(tokens, tags, pred_probs=mean, class_names=names)
+    assert both != find_issues(tokens, tags, pred_probs=one, class_names=names)
+    with pytest.raises(ValueError, match="differ in shape"):
+        ensemble_pred_probs([np.zeros((2, 3)), np.zeros((3, 3))])

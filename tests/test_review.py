@@ -440,6 +440,8 @@ def sample(tmp_path: Path) -> tuple[Path, Path]:
             tmp_path / "classes.txt",
             "--format",
             "json",
+            "--method",
+            "cleanlab",
             "-o",
             issues,
         )

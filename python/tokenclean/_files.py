@@ -20,8 +20,8 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple, TextIO
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple, TextIO, TypeVar
 
 from tokenclean.io import InputError, _reason
 
@@ -34,7 +34,10 @@ __all__ = [
     "check_output_not_input",
     "check_unchanged",
     "stamp",
+    "unchanged_after",
 ]
+
+T = TypeVar("T")
 
 #: The ``--output`` value that means standard output.
 STDOUT = "-"
@@ -103,6 +106,15 @@ def check_unchanged(path: str, before: Stamp) -> None:
             f"{path}: the file changed while tokenclean ran, so the report cannot be trusted "
             "(an --output file is left as it was); run again"
         )
+
+
+def unchanged_after(items: Iterable[T], stamps: Mapping[str, Stamp]) -> Iterator[T]:
+    """``items``, then a check that none of the files of ``stamps`` changed meanwhile (a
+    report's rows, which read words back from the data, are checked before it is committed).
+    """
+    yield from items
+    for path, before in stamps.items():
+        check_unchanged(path, before)
 
 
 def check_output_not_input(

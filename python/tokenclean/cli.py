@@ -111,6 +111,7 @@ class _Row:
     p_suggested: float
     score: float
     location: tuple[str, int] | None = None
+    span: dict[str, Any] | None = None  # an entity-level issue (--level span)
 
     @property
     def word(self) -> str:
@@ -242,8 +243,10 @@ def _build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "--pred-probs",
         metavar="PROBS",
+        action="append",
         help="predicted probabilities: .npy (tokens, classes) or .npz; without it, a built-in "
-        "CRF computes them by cross-validation over DATA",
+        "CRF computes them by cross-validation over DATA. Given several times, the models are "
+        "an ensemble: their probabilities are averaged",
     )
     model = find.add_argument_group("the built-in model (without --pred-probs)")
     model.add_argument(
@@ -267,6 +270,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="seed of the shuffle that deals sentences into folds (default: 0)",
+    )
+    model.add_argument(
+        "--ensemble",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="train N CRFs on different fold splits (seeds SEED..SEED+N-1) and average their "
+        "probabilities (default: 1)",
     )
     model.add_argument(
         "--save-pred-probs",
@@ -328,6 +339,28 @@ def _build_parser() -> argparse.ArgumentParser:
         help="class names, one per line, in the column order of PROBS",
     )
     method = find.add_argument_group("finding issues")
+    method.add_argument(
+        "--method",
+        choices=("combined", "cleanlab"),
+        default="combined",
+        help="combined (default): the model's self-confidence sharpened by variation n-grams "
+        "(the same words tagged otherwise elsewhere), every token whose suggested tag differs, "
+        "ranked; cleanlab: cleanlab's find_label_issues, exactly (--filter-by, --rank-by, "
+        "--low-memory apply to it)",
+    )
+    method.add_argument(
+        "--level",
+        choices=("token", "span"),
+        default="token",
+        help="token (default): one issue per token; span: entity-level issues (wrong_type, "
+        "wrong_span, spurious, missing, malformed), each holding all its tokens",
+    )
+    method.add_argument(
+        "--scheme",
+        choices=("IOB1", "IOB2", "BIO", "BIOES", "IOBES", "BILOU", "IO"),
+        default=None,
+        help="tagging scheme of --level span (default: detected from the tags)",
+    )
     method.add_argument(
         "--filter-by",
         choices=FILTER_METHODS,
@@ -525,11 +558,22 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
             f"suggested {suggested} (p={row.p_suggested:.4g}), "
             f"self-confidence p[given]={row.p_given:.4g}"
         )
-        if summary.rank_by != "self_confidence":
+        if summary.rank_by == "the combined detector":
+            heading += f", score={row.score:.4g}"
+        elif summary.rank_by != "self_confidence":
             heading += f", {summary.rank_by} score={row.score:.4g}"
         words = [_printable(word) for word in row.words]
-        marked = f"[[{words[row.token]}]]"
-        words[row.token] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
+        if row.span is not None:
+            a, b = int(row.span["start"]), int(row.span["end"])
+            heading = (
+                f"{number}  {row.span['kind']}: sentence {row.sentence}, tokens {a}-{b - 1}"
+                f"{where}: given {' '.join(row.span['given_tags'])}, suggested "
+                f"{' '.join(row.span['suggested_tags'])}, score={row.score:.4g}"
+            )
+        else:
+            a, b = row.token, row.token + 1
+        marked = f"[[{' '.join(words[a:b])}]]"
+        words[a:b] = [f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked]
         lines += ["", heading, "    " + " ".join(words)]
     if summary.issues > len(rows):
         lines.append("")
@@ -590,7 +634,7 @@ def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespa
 def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
     """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
     args.format, args.top = "json", None
-    return [dict(zip(FIELDS, _fields(row))) for row in _detect(args)[1]]
+    return [_record(row) for row in _detect(args)[1]]
 
 
 def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
@@ -606,7 +650,9 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
     if args.split is not None and args.hf_dataset is None:
         raise InputError("--split goes with --hf-dataset")
-    files = [*args.data] + ([args.pred_probs] if args.pred_probs is not None else [])
+    if isinstance(args.pred_probs, str):
+        args.pred_probs = [args.pred_probs]
+    files = [*args.data, *(args.pred_probs or [])]
     inputs = files + ([args.hf_dataset] if args.hf_dataset is not None else [])
     if args.pred_probs is not None and args.save_pred_probs is not None:
         raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
@@ -650,17 +696,34 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
     if args.pred_probs is None:
         probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
     else:
-        probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
-        if classes is None and probs.class_names is not None:
-            classes, classes_source = probs.class_names, f"{args.pred_probs} (class_names)"
-        labels, names = _class_ids(corpus, probs, classes, classes_source)
-        probs = probs.aligned_with(corpus)
+        members = []
+        for path in args.pred_probs:
+            member = load_pred_probs(path, progress=_progress(path))
+            if member.class_names is not None and classes is None:
+                classes, classes_source = member.class_names, f"{path} (class_names)"
+            elif member.class_names is not None and member.class_names != classes:
+                raise InputError(
+                    f"{path}: its class_names ({','.join(member.class_names)}) differ from "
+                    f"{classes_source}"
+                )
+            labels, names = _class_ids(corpus, member, classes, classes_source)
+            members.append(member.aligned_with(corpus))
+        probs = _ensemble(members)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
-    pairs = _run(corpus, probs, labels, starts, args)
     top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
-    shown = pairs if top is None else pairs[:top]
-    scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
+    if args.level == "span":
+        summary, span_rows = _span_report(corpus, probs, labels, names, args, top)
+        return summary, _files.unchanged_after(span_rows, stamps)
+    suggestions: npt.NDArray[np.int64] | None = None
+    if args.method == "combined":
+        pairs, every_score, suggestions = _combined(corpus, probs, labels)
+        shown = pairs if top is None else pairs[:top]
+        scores = every_score[starts[shown[:, 0]] + shown[:, 1]]
+    else:
+        pairs = _run(corpus, probs, labels, starts, args)
+        shown = pairs if top is None else pairs[:top]
+        scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
 
     def rows() -> Iterator[_Row]:
         for lo in range(0, len(shown), 4096):  # read the words back a chunk at a time
@@ -669,7 +732,10 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
             for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist()):
                 row = _probs_row(probs, starts, s, t)
                 given = int(labels[starts[s] + t])
-                suggested = int(np.argmax(row))
+                if suggestions is None:
+                    suggested = int(np.argmax(row))
+                else:
+                    suggested = int(suggestions[starts[s] + t])
                 yield _Row(
                     sentence=s,
                     token=t,
@@ -681,8 +747,6 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
                     score=score,
                     location=corpus.location(s, t),
                 )
-        for path, before in stamps.items():  # before the report is committed
-            _files.check_unchanged(path, before)
 
     summary = _Summary(
         title=corpus.path,
@@ -690,15 +754,109 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         tokens=corpus.num_tokens,
         classes=probs.num_classes,
         issues=len(pairs),
-        rank_by=args.rank_by,
+        rank_by="the combined detector" if args.method == "combined" else args.rank_by,
+    )
+    return summary, _files.unchanged_after(rows(), stamps)
+
+
+def _ensemble(members: list[PredProbs]) -> PredProbs:
+    """One member as it is; several as the average of their probabilities."""
+    if len(members) == 1:
+        return members[0]
+    from tokenclean.detect import ensemble_pred_probs
+
+    flats = [m.flat if m.flat is not None else np.concatenate(m.sentences or []) for m in members]
+    k = {f.shape[1] for f in flats}
+    if len(k) > 1:
+        raise InputError(
+            " and ".join(m.path for m in members) + f": different numbers of columns {sorted(k)}"
+        )
+    path = " + ".join(m.path for m in members)
+    flat = ensemble_pred_probs([float_probs(f) for f in flats])
+    return PredProbs(path, flat, None, None, [], flat.shape[1], members[0].class_names)
+
+
+def _span_report(
+    corpus: Corpora | _HFData,
+    probs: PredProbs,
+    labels: npt.NDArray[np.int64],
+    names: list[Tag],
+    args: argparse.Namespace,
+    top: int | None,
+) -> tuple[_Summary, Iterator[_Row]]:
+    """Entity-level issues, as rows of the report (``--level span``)."""
+    from tokenclean.spans import find_span_issues
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    token_scores = None
+    if args.method == "combined":
+        token_scores = _combined(corpus, probs, labels)[1]
+    try:
+        found = find_span_issues(
+            labels,
+            float_probs(flat),
+            [str(name) for name in names],
+            scheme=args.scheme,
+            lengths=corpus.lengths,
+            token_scores=token_scores,
+            n_jobs=args.threads,
+        )
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{corpus.path}: {exc}") from None
+    shown = found if top is None else found[:top]
+
+    def rows() -> Iterator[_Row]:
+        for lo in range(0, len(shown), 4096):
+            chunk = shown[lo : lo + 4096]
+            words = corpus.words([r["sentence"] for r in chunk])
+            for r in chunk:
+                s, start = int(r["sentence"]), int(r["start"])
+                yield _Row(
+                    sentence=s,
+                    token=start,
+                    words=words[s],
+                    given=r["given"] if r["given"] is not None else "O",
+                    suggested=r["suggested"] if r["suggested"] is not None else "O",
+                    p_given=float("nan"),
+                    p_suggested=float("nan"),
+                    score=float(r["score"]),
+                    location=corpus.location(s, start),
+                    span=r,
+                )
+
+    summary = _Summary(
+        title=corpus.path,
+        sentences=corpus.num_sentences,
+        tokens=corpus.num_tokens,
+        classes=probs.num_classes,
+        issues=len(found),
+        rank_by=("the combined detector" if args.method == "combined" else "self-confidence")
+        + ", entity level",
     )
     return summary, rows()
+
+
+def _combined(
+    corpus: Corpora | _HFData, probs: PredProbs, labels: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The combined detector's issues as ``(M, 2)`` pairs, every token's score and suggestion."""
+    from tokenclean.detect import combined_scores
+    from tokenclean.ngrams import word_ids
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    ids, _ = word_ids(corpus.all_words())
+    found = combined_scores(labels, float_probs(flat), corpus.lengths, ids)
+    starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
+    sentence = np.searchsorted(starts, found.flagged, side="right") - 1
+    pairs = np.stack([sentence, found.flagged - starts[sentence]], axis=1).astype(np.int64)
+    return pairs.reshape(-1, 2), found.quality, found.suggested
 
 
 def _crf_pred_probs(
     corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
 ) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
     """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
+    from tokenclean.detect import ensemble_pred_probs
     from tokenclean.models import class_order, cross_val_pred_probs
 
     if len(corpus.tags) < 2:
@@ -735,16 +893,20 @@ def _crf_pred_probs(
     labels = lookup[corpus.tag_ids]
     cuts = np.cumsum(corpus.lengths)[:-1]
     tags = [[names[i] for i in part] for part in np.split(labels, cuts)]
-    pred_probs, _ = cross_val_pred_probs(
-        corpus.all_words(),
-        tags,
-        n_folds=args.folds,
-        seed=args.seed,
-        n_jobs=args.threads,
-        class_names=names,
-        progress=stderr_is_terminal() and not args.quiet,
-    )
-    flat = np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names)), np.float32)
+    words = corpus.all_words()
+    members = []
+    for member in range(args.ensemble):
+        pred_probs, _ = cross_val_pred_probs(
+            words,
+            tags,
+            n_folds=args.folds,
+            seed=args.seed + member,
+            n_jobs=args.threads,
+            class_names=names,
+            progress=stderr_is_terminal() and not args.quiet,
+        )
+        members.append(np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names))))
+    flat = ensemble_pred_probs(members).astype(np.float32, copy=False)
     if args.save_pred_probs is not None:
         _save_pred_probs(args.save_pred_probs, flat, corpus.lengths, names)
     source_name = f"the {args.model.upper()} probabilities"
@@ -962,14 +1124,40 @@ def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, c
     elif fmt == "json":
         ascii_only = not _is_utf(out)
         for row in rows:
-            record = dict(zip(FIELDS, _fields(row)))
-            _write(out, json.dumps(record, ensure_ascii=ascii_only) + "\n", flush=False)
+            _write(out, json.dumps(_record(row), ensure_ascii=ascii_only) + "\n", flush=False)
     else:
         writer = csv.writer(_Lines(out), lineterminator="\n")
-        writer.writerow(FIELDS)
+        header = False
         for row in rows:
-            writer.writerow(_fields(row))
+            record = _record(row)
+            if not header:
+                writer.writerow(list(record))
+                header = True
+            writer.writerow([_csv_cell(v) for v in record.values()])
+        if not header:
+            writer.writerow(SPAN_FIELDS if summary.rank_by.endswith("entity level") else FIELDS)
     out.flush()
+
+
+#: Columns of entity-level records (``--level span``), before the rest of the issue's keys.
+SPAN_FIELDS = ("kind", "sentence", "start", "end", "words", "given", "suggested", "score")
+
+
+def _record(row: _Row) -> dict[str, Any]:
+    """The JSON object of one row: a token issue, or an entity-level one."""
+    if row.span is None:
+        return dict(zip(FIELDS, _fields(row)))
+    span = dict(row.span)
+    span["words"] = list(row.words[int(span["start"]) : int(span["end"])])
+    record = {key: span[key] for key in SPAN_FIELDS}
+    path, line = row.location if row.location is not None else (None, None)
+    record.update(file=path, line=line)
+    record.update((k, v) for k, v in span.items() if k not in record)
+    return record
+
+
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
 def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float, str | None, int | None]:
@@ -995,12 +1183,14 @@ class _Lines:
         _write(self.stream, text, flush=False)
 
 
-def _register_review_commands() -> None:
+def _register_commands() -> None:
+    from tokenclean import evaluate
     from tokenclean.corrections import add_apply_parser
     from tokenclean.labelstudio import add_export_parser, add_import_parser
     from tokenclean.review import add_report_parser
 
     _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+    _COMMANDS.append(evaluate.add_parser)
 
 
-_register_review_commands()
+_register_commands()

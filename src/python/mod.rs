@@ -3,6 +3,8 @@
 //! `ValueError`/`TypeError` naming the sentence and token.
 
 mod chunks;
+mod ngrams;
+mod spans;
 use crate::error::{bad_label_why, Error};
 use crate::filter::{self, FilterBy, Options};
 use crate::joint;
@@ -1189,6 +1191,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     chunks::register(m)?;
+    ngrams::register(m)?;
+    spans::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
