@@ -47,15 +47,15 @@ __all__ = [
 ]
 
 #: Training parameters of the CRF (crfsuite's L-BFGS with elastic-net regularisation).
-#: 50 iterations: on the label-noise benchmark (``benches/tagger_quality.py``, README) finding
-#: the flips is as good as with 100 (and 30) at about 2/3 of the time; 20 loses a tenth of the
-#: average precision. ``l2sgd`` is as good and faster, but crfsuite shuffles with the C
+#: 30 iterations: on the label-noise benchmark (``benches/tagger_quality.py``, README) finding
+#: the flips is as good as with 50 or 100 at about half the time of 100; 20 loses a tenth of
+#: the average precision. ``l2sgd`` is as good and faster, but crfsuite shuffles with the C
 #: library's ``rand()``, so its answers are not reproducible.
 CRF_PARAMS: dict[str, Any] = {
     "algorithm": "lbfgs",
     "c1": 0.1,
     "c2": 0.1,
-    "max_iterations": 50,
+    "max_iterations": 30,
     "feature.possible_transitions": True,
 }
 
