@@ -172,8 +172,9 @@ def find_issues(
         pred_probs: out-of-sample probabilities, one ``(T_i, K)`` array per sentence, with
             columns in the order of ``class_names`` (required with them); or a list of such
             lists, one per model, averaged as an ensemble (:func:`ensemble_pred_probs`).
-            Without them the built-in CRF computes them (:func:`tokenclean.models.cross_val_pred_probs` with
-            ``n_folds``, ``seed``, ``n_jobs`` and ``progress``).
+            Without them the built-in CRF computes them
+            (:func:`tokenclean.models.cross_val_pred_probs` with ``n_folds``, ``seed``,
+            ``n_jobs`` and ``progress``).
         class_names: the tag of each column; by default
             :func:`tokenclean.models.class_order` of the tags.
         method: ``"combined"`` (:func:`combined_scores`: the probabilities and variation
