@@ -24,13 +24,18 @@ fn pools() -> &'static Mutex<Pools> {
 }
 
 /// Number of threads when the caller does not say: `TOKENCLEAN_NUM_THREADS`, else the
-/// machine's available parallelism.
+/// machine's available parallelism. Read once, on the first call: the binding makes that call
+/// at import, with the GIL held, since reading the environment races with `os.environ` writes
+/// from other Python threads.
 pub fn default_threads() -> usize {
-    std::env::var("TOKENCLEAN_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("TOKENCLEAN_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
 }
 
 fn pool(threads: usize) -> Option<Arc<ThreadPool>> {

@@ -36,7 +36,8 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Whether [`wide`] runs the AVX2 build.
+/// Whether [`wide`] runs the AVX2 build. Decided once (`TOKENCLEAN_SIMD` is read on the first
+/// call, which the binding makes at import, with the GIL held).
 pub fn avx2_enabled() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

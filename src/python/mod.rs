@@ -555,12 +555,15 @@ enum Typed<'py> {
 /// borrows of the same base array; the sentences of a dataset are usually views of one base
 /// (`np.split`), which makes those checks quadratic in the number of sentences (seconds for
 /// 40k sentences). The views made here are only read, and this crate never creates a mutable
-/// numpy borrow, so skipping the tracker loses nothing it would have caught.
+/// numpy borrow. Skipping the tracker does lose one check: a mutable borrow held at the same
+/// time by another extension built on rust-numpy (which shares the tracker) goes unnoticed.
+/// Neither the tracker nor this path excludes writes from other Python threads while the GIL
+/// is released: the README tells callers not to modify the arrays during a call.
 #[allow(unsafe_code)]
 fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
     // SAFETY: the arrays outlive the views (`t` is borrowed for 'a); nothing in this crate
-    // writes to numpy arrays, so no Rust code aliases them mutably. Writes from other Python
-    // threads are no more excluded by PyReadonlyArray than here.
+    // writes to numpy arrays, so no Rust code here aliases them mutably. Concurrent writes by
+    // other threads are the caller's contract (README), as for every borrowed view.
     unsafe {
         match t {
             Typed::F32(a) => Block::F32(a.as_array()),
@@ -652,24 +655,6 @@ fn consecutive_rows<'py>(
         4 => Run::F32(base.cast_into::<PyArrayDyn<f32>>().ok()?, at, n, k),
         _ => Run::F64(base.cast_into::<PyArrayDyn<f64>>().ok()?, at, n, k),
     })
-}
-
-/// Runs `f` with Python's cyclic garbage collector paused (if it runs): each allocation of
-/// many tuples would otherwise count towards collections that walk every object of the
-/// caller's program (its sentence lists, say), which costs more than building the tuples.
-/// The GIL is held throughout, so no other Python code sees the pause; tuples of ints form no
-/// cycles, and a collection that falls due runs at the next allocation after.
-fn without_gc<'py, R>(py: Python<'py>, f: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
-    let gc = py.import("gc")?;
-    let running = gc.call_method0("isenabled")?.is_truthy()?;
-    if running {
-        gc.call_method0("disable")?;
-    }
-    let out = f();
-    if running {
-        gc.call_method0("enable")?;
-    }
-    out
 }
 
 /// Runs `f` without the GIL. A panic (a bug: validation never panics) becomes an ordinary
@@ -789,7 +774,7 @@ fn find_label_issues_ragged<'py>(
             "the dataset is empty: every sentence has zero tokens",
         ));
     };
-    let offsets = Offsets::from_lengths(lengths);
+    let offsets = Offsets::from_lengths(lengths).map_err(|e| core_error(e, &Where::Flat))?;
     let at = Where::Sentences(&offsets);
     let ids = raw.checked(k).map_err(|e| core_error(e, &at))?;
     opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
@@ -808,7 +793,7 @@ fn find_label_issues_ragged<'py>(
     drop(ids);
     let pairs = offsets.locate_all(&flat);
     drop(flat);
-    without_gc(py, || pair_list(py, &pairs))
+    pair_list(py, &pairs)
 }
 
 /// `pairs` as a list of 2-tuples of ints, left untracked by the cyclic garbage collector (as
@@ -934,7 +919,7 @@ pub(crate) fn sentence_offsets(lengths: &Bound<'_, PyArray1<i64>>, n: usize) -> 
             "lengths add up to {total} tokens but pred_probs has {n} rows"
         )));
     }
-    Ok(Offsets::from_lengths(lens))
+    Offsets::from_lengths(lens).map_err(|e| core_error(e, &Where::Flat))
 }
 
 /// Class ids and a borrowed flat probability matrix, validated for the kernels below.
@@ -1087,7 +1072,9 @@ fn calibrate_confident_joint<'py>(
         )));
     }
     let flat: Vec<f64> = cj.iter().copied().collect();
-    Ok(square(joint::calibrate(&flat, &counts, k, column_major), k)?.into_pyarray(py))
+    let calibrated = without_gil(py, || Ok(joint::calibrate(&flat, &counts, k, column_major)))
+        .map_err(|e| core_error(e, &Where::Flat))?;
+    Ok(square(calibrated, k)?.into_pyarray(py))
 }
 
 /// Per-token label quality scores (cleanlab's dtype).
@@ -1155,7 +1142,7 @@ fn sentence_scores<'py>(
         .iter()
         .map(|&l| l.max(0) as usize)
         .collect();
-    let offsets = Offsets::from_lengths(lens);
+    let offsets = Offsets::from_lengths(lens).map_err(|e| core_error(e, &Where::Flat))?;
     let x = scores.as_array();
     if offsets.num_tokens() != x.len() {
         return Err(PyValueError::new_err(format!(
@@ -1165,7 +1152,9 @@ fn sentence_scores<'py>(
         )));
     }
     let x: Vec<f64> = x.iter().copied().collect();
-    Ok(measures::sentence_scores(&x, &offsets, how).into_pyarray(py))
+    let scores = without_gil(py, || Ok(measures::sentence_scores(&x, &offsets, how)))
+        .map_err(|e| core_error(e, &Where::Flat))?;
+    Ok(scores.into_pyarray(py))
 }
 
 /// Which build of the row kernels runs: "avx2" or "baseline" (see `TOKENCLEAN_SIMD`).
@@ -1178,8 +1167,15 @@ fn kernels() -> &'static str {
     }
 }
 
-#[pymodule]
+// The GIL is required (no free-threaded build): the borrowed list reads of `exact_ints` and
+// the address-keyed `IntCache` are correct only while the GIL keeps other Python threads from
+// changing the caller's lists (or freeing and reusing an int's address) during a call.
+#[pymodule(gil_used = true)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The environment is read here, once, with the GIL held: later reads would race with
+    // `os.environ` writes from other threads while the GIL is released.
+    crate::parallel::default_threads();
+    crate::simd::avx2_enabled();
     m.add_function(wrap_pyfunction!(find_label_issues_ragged, m)?)?;
     m.add_function(wrap_pyfunction!(find_label_issues_flat, m)?)?;
     m.add_function(wrap_pyfunction!(confident_thresholds, m)?)?;
