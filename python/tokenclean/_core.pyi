@@ -79,6 +79,7 @@ def label_quality_scores(
     *,
     numpy_layout: bool = True,
     n_jobs: int | None = None,
+    lengths: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.floating[Any]]: ...
 def sentence_scores(
     scores: npt.NDArray[np.float64],

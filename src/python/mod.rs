@@ -926,6 +926,7 @@ pub(crate) fn sentence_offsets(lengths: &Bound<'_, PyArray1<i64>>, n: usize) -> 
 fn flat_input<'py>(
     labels: &Bound<'py, PyArray1<i64>>,
     pred_probs: &Bound<'py, PyUntypedArray>,
+    at: &Where,
 ) -> PyResult<(Vec<u32>, Borrowed<'py>)> {
     if pred_probs.ndim() != 2 {
         return Err(PyValueError::new_err(format!(
@@ -947,7 +948,7 @@ fn flat_input<'py>(
     if n == 0 {
         return Err(PyValueError::new_err("the dataset is empty"));
     }
-    let ids = class_ids(raw.iter().copied(), k, &Where::Flat)?;
+    let ids = class_ids(raw.iter().copied(), k, at)?;
     Ok((ids, borrow(pred_probs)?))
 }
 
@@ -988,7 +989,7 @@ fn confident_thresholds<'py>(
     pred_probs: &Bound<'py, PyUntypedArray>,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (ids, b) = flat_input(labels, pred_probs)?;
+    let (ids, b) = flat_input(labels, pred_probs, &Where::Flat)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
     let t = without_gil(py, || measures::thresholds(&ids, &probs, threads(n_jobs)))
         .map_err(|e| core_error(e, &Where::Flat))?;
@@ -1014,7 +1015,7 @@ fn confident_joint<'py>(
     Bound<'py, PyArray1<i64>>,
     bool,
 )> {
-    let (ids, b) = flat_input(labels, pred_probs)?;
+    let (ids, b) = flat_input(labels, pred_probs, &Where::Flat)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
     let k = probs.num_classes();
     let given = thresholds.map(|values| Thresholds {
@@ -1077,9 +1078,11 @@ fn calibrate_confident_joint<'py>(
     Ok(square(calibrated, k)?.into_pyarray(py))
 }
 
-/// Per-token label quality scores (cleanlab's dtype).
+/// Per-token label quality scores (cleanlab's dtype). With sentence `lengths`, errors name the
+/// sentence and token.
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, numpy_layout=true, n_jobs=None))]
+#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, numpy_layout=true, n_jobs=None, lengths=None))]
+#[allow(clippy::too_many_arguments)]
 fn label_quality_scores<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyArray1<i64>>,
@@ -1088,6 +1091,7 @@ fn label_quality_scores<'py>(
     adjust_pred_probs: bool,
     numpy_layout: bool,
     n_jobs: Option<i64>,
+    lengths: Option<&Bound<'py, PyArray1<i64>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let sequential = numpy_layout && column_major_like(pred_probs);
     let method = Method::parse(method).ok_or_else(|| {
@@ -1096,8 +1100,14 @@ fn label_quality_scores<'py>(
              confidence_weighted_entropy"
         ))
     })?;
-    let (ids, b) = flat_input(labels, pred_probs)?;
-    let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &Where::Flat))?;
+    let rows = pred_probs.shape().first().copied().unwrap_or(0);
+    let offsets = lengths.map(|l| sentence_offsets(l, rows)).transpose()?;
+    let at = match &offsets {
+        Some(o) => Where::Sentences(o),
+        None => Where::Flat,
+    };
+    let (ids, b) = flat_input(labels, pred_probs, &at)?;
+    let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &at))?;
     let (scores, narrow) = without_gil(py, || {
         measures::label_quality_scores(
             &ids,
@@ -1108,7 +1118,7 @@ fn label_quality_scores<'py>(
             threads(n_jobs),
         )
     })
-    .map_err(|e| core_error(e, &Where::Flat))?;
+    .map_err(|e| core_error(e, &at))?;
     Ok(float_array(py, scores, narrow))
 }
 
