@@ -690,7 +690,7 @@ fn removals_near_the_i64_limits_do_not_overflow() {
 /// undamaged.
 #[test]
 fn pieces_decode_check_and_assemble_without_panicking() {
-    use tokenclean::pairwise::{assemble, check_pieces, pairwise_sum, Piece, PieceBuilder, Plan};
+    use tokenclean::{assemble, check_pieces, pairwise_sum, Piece, PieceBuilder, Plan};
     let iters = env_u64("TOKENCLEAN_FUZZ_ITERS").map_or(2_000, |n| n / 2);
     for seed in 0..iters {
         let mut rng = Rng::new(seed ^ 0xDEC0DE);
