@@ -1,4 +1,30 @@
 //! How many tokens to prune per (given, true) class pair, and which ones.
+//!
+//! # Why the noise-rate pass is exact
+//!
+//! Each picker (given class c, other class j) must return the `n` tokens labelled c with the
+//! smallest keys `p[c] - p[j]`, ties by position ([`Smallest`] keeps exactly those of what it
+//! is shown). The shortcuts only decide which tokens a picker is shown, and the one invariant
+//! is: **a picker's final contents were chosen from a set of tokens that holds all of its true
+//! `n` smallest.** Each shortcut keeps it as follows.
+//!
+//! * **Sampled cut** `x`: the pass shows a picker only keys `<= x`. If at least `n` keys pass,
+//!   the `n` smallest of all keys are among them (any key left out is `> x >=` every shown
+//!   one). If fewer pass, the picker is *starved* and is run again over every token without a
+//!   cut. So any cut value is exact; the sample only makes a good one likely.
+//! * **`not_top`** (the tokens whose label is not their first maximum): a topped token has
+//!   `p[c] >= p[j]` for every j, so all its keys are `>= 0`. If the picker's n-th smallest key
+//!   among the listed tokens is negative, no topped token can displace it. Otherwise the
+//!   picker is *unsure* and is run again over every token. Without a list (more than 4G
+//!   tokens: positions do not fit u32) every token is read.
+//! * **A picker's own bound** (the second exchange of the chunked rounds) replaces the
+//!   sampled cut; its pickers are never sampled.
+//! * **Threads**: each range fills its own pickers and [`Smallest::absorb`] merges them. The
+//!   smallest `n` of a union are the smallest `n` of the parts' smallest `n`, whatever the
+//!   split, so the answer does not depend on the number of threads.
+//!
+//! The sampled cuts and the reruns (`rate_pickers`, `sampled_cuts`, `noise_rate_pass`) have
+//! no benchmark of their own in `benches/` yet: their gain is not measured.
 
 use crate::error::{Error, Result};
 use crate::float::{pairwise_sum, truncate_like_numpy, Float};

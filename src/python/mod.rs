@@ -368,6 +368,7 @@ fn sentence_labels(
 
 /// Values of recently seen int objects, by address. Labels are mostly a few shared objects
 /// (CPython caches small ints, 32 bytes apart: 256 slots hold every class id below 256).
+/// Measured gain (issue 21 review, list input, 1M tokens, K=9 float32, one thread): 15-20%.
 /// Valid for one call: an int cannot change value, and the caller's lists keep every object
 /// seen alive; `forget` (one increment) drops everything when Python code may have run.
 struct IntCache {
@@ -573,7 +574,8 @@ fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
 }
 
 /// Sentences that are consecutive rows of one C-contiguous array (as `np.split` makes them):
-/// that array, read as one block of `n` rows from element `offset`.
+/// that array, read as one block of `n` rows from element `offset`. Measured gain (issue 21
+/// review, 1M tokens, K=9 float32, one thread): about 10%.
 enum Run<'py> {
     F32(Bound<'py, PyArrayDyn<f32>>, usize, usize, usize),
     F64(Bound<'py, PyArrayDyn<f64>>, usize, usize, usize),
