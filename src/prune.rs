@@ -27,8 +27,9 @@
 //! no benchmark of their own in `benches/` yet: their gain is not measured.
 
 use crate::error::{Error, Result};
-use crate::float::{pairwise_sum, truncate_like_numpy, Float};
+use crate::float::{truncate_like_numpy, Float};
 use crate::joint::round_preserving_sum;
+use crate::pairwise::pairwise_sum;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::rank::Smallest;

@@ -14,31 +14,10 @@ macro_rules! by_dtype {
 pub(crate) use by_dtype;
 
 use crate::error::{Error, Result};
+pub use crate::float::Block;
 use crate::float::Float;
 use ndarray::ArrayView2;
 use std::ops::Range;
-
-/// One borrowed (rows, K) block of probabilities.
-#[derive(Clone, Debug)]
-pub enum Block<'a> {
-    F32(ArrayView2<'a, f32>),
-    F64(ArrayView2<'a, f64>),
-}
-
-impl Block<'_> {
-    pub fn nrows(&self) -> usize {
-        match self {
-            Block::F32(v) => v.nrows(),
-            Block::F64(v) => v.nrows(),
-        }
-    }
-    pub fn ncols(&self) -> usize {
-        match self {
-            Block::F32(v) => v.ncols(),
-            Block::F64(v) => v.ncols(),
-        }
-    }
-}
 
 /// A token position as lists of rows store it (u32 halves the memory when positions fit).
 pub trait Position: Copy {
