@@ -4,7 +4,10 @@
 //! any engine can ship. An invalid value a worker finds travels back as data (a "flaw") so the
 //! client reports the first of the whole dataset, naming its sentence and token.
 
-use super::{block, borrow, core_error, options, sentence_offsets, without_gil, Where};
+use super::arrays::{block, borrow, sentence_offsets};
+use super::errors::{core_error, Where};
+use super::options::options;
+use super::threads::without_gil;
 use crate::chunks::{self, Candidates, ScanSummary, ScanTotals};
 use crate::error::Error;
 use crate::filter::{self, Options};
