@@ -112,6 +112,32 @@ pub(super) fn calibrate_confident_joint<'py>(
     Ok(square(calibrated, k)?.into_pyarray(py))
 }
 
+/// Each row of a float64 matrix rounded half to even, then adjusted to keep its rounded
+/// total (cleanlab's `round_preserving_sum`, with a stop when a step makes no progress): the
+/// one implementation, which `tokenclean.count` uses for floating-point joints.
+#[pyfunction]
+pub(super) fn round_preserving_sums<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyArray2<f64>>,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let ro = rows
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let view = ro.as_array();
+    let (n, k) = view.dim();
+    let values: Vec<Vec<f64>> = view.rows().into_iter().map(|r| r.to_vec()).collect();
+    let out = without_gil(py, || {
+        Ok(values
+            .iter()
+            .flat_map(|r| joint::round_preserving_sum(r))
+            .collect::<Vec<i64>>())
+    })
+    .map_err(|e| core_error(e, &Where::Flat))?;
+    let out = ndarray::Array2::from_shape_vec((n, k), out)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(out.into_pyarray(py))
+}
+
 /// Per-token label quality scores (cleanlab's dtype). With sentence `lengths`, errors name the
 /// sentence and token.
 #[pyfunction]
