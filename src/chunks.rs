@@ -410,17 +410,9 @@ fn candidates_in<T: Float>(
                 })
                 .collect()
         };
-        for (c, per_class) in prune::rate_pickers::<T>(
-            labels,
-            probs,
-            make,
-            &label_counts(labels, k),
-            None,
-            &w,
-            &ranges,
-        )
-        .into_iter()
-        .enumerate()
+        for (c, per_class) in prune::rate_pickers::<T>(labels, probs, make, None, &w, &ranges)
+            .into_iter()
+            .enumerate()
         {
             for (j, p) in per_class {
                 out.extend(c * k + j, p.into_sorted(), offset);

@@ -106,11 +106,6 @@ impl Smallest {
         }
     }
 
-    /// How many items it keeps.
-    pub fn capacity(&self) -> usize {
-        self.n
-    }
-
     /// The largest key still accepted (+inf until the selection is full).
     pub fn limit(&self) -> f64 {
         self.limit
