@@ -144,3 +144,11 @@ pub(crate) fn float_array<'py>(
 pub(crate) fn square(values: Vec<i64>, k: usize) -> PyResult<Array2<i64>> {
     Array2::from_shape_vec((k, k), values).map_err(|e| PyValueError::new_err(e.to_string()))
 }
+
+/// An int64 array of counts or lengths, negative values read as 0.
+pub(super) fn clamped(a: &Bound<'_, PyArray1<i64>>) -> PyResult<Vec<usize>> {
+    let ro = a
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(ro.as_array().iter().map(|&c| c.max(0) as usize).collect())
+}

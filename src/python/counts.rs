@@ -1,6 +1,8 @@
 //! cleanlab's count and rank measures: thresholds, confident joint, calibration, scores.
 
-use super::arrays::{block, column_major_like, flat_input, float_array, sentence_offsets, square};
+use super::arrays::{
+    block, clamped, column_major_like, flat_input, float_array, sentence_offsets, square,
+};
 use super::errors::{core_error, Where};
 use super::threads::{threads, without_gil};
 use crate::joint;
@@ -92,14 +94,7 @@ pub(super) fn calibrate_confident_joint<'py>(
             cj.shape()
         )));
     }
-    let counts = label_counts
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let counts: Vec<usize> = counts
-        .as_array()
-        .iter()
-        .map(|&c| c.max(0) as usize)
-        .collect();
+    let counts = clamped(label_counts)?;
     if counts.len() != k {
         return Err(PyValueError::new_err(format!(
             "{} label counts for a {k} x {k} confident joint",
@@ -204,15 +199,8 @@ pub(super) fn sentence_scores<'py>(
     let scores = scores
         .try_readonly()
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let lengths = lengths
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let lens: Vec<usize> = lengths
-        .as_array()
-        .iter()
-        .map(|&l| l.max(0) as usize)
-        .collect();
-    let offsets = Offsets::from_lengths(lens).map_err(|e| core_error(e, &Where::Flat))?;
+    let offsets =
+        Offsets::from_lengths(clamped(lengths)?).map_err(|e| core_error(e, &Where::Flat))?;
     let x = scores.as_array();
     if offsets.num_tokens() != x.len() {
         return Err(PyValueError::new_err(format!(
