@@ -11,6 +11,7 @@ pub(crate) mod float;
 pub(crate) mod joint;
 pub(crate) mod lanes;
 pub mod measures;
+pub mod ngrams;
 pub(crate) mod pairwise;
 pub(crate) mod parallel;
 pub(crate) mod prune;
@@ -18,6 +19,7 @@ pub(crate) mod ragged;
 pub(crate) mod rank;
 pub(crate) mod scores;
 pub(crate) mod simd;
+pub mod spans;
 pub(crate) mod thresholds;
 
 // The public API, visible at a glance: the single-machine call, its input checks and types,

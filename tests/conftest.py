@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
+import subprocess
 import sys
 import warnings
 
@@ -322,6 +324,15 @@ def sentence_dataset(
     return labels.astype(np.int64), p.astype(dtype), lengths.astype(np.int64)
 
 
+def is_clean_error(exc: BaseException) -> bool:
+    """A plain ValueError/TypeError, or one of ``tokenclean.errors`` (which also derive from
+    AssertionError, for code written against cleanlab's asserts)."""
+    ours = type(exc).__module__ == "tokenclean.errors"
+    return type(exc) in (ValueError, TypeError) or (
+        ours and isinstance(exc, (ValueError, TypeError))
+    )
+
+
 def note(text: str) -> None:
     """``hypothesis.event`` inside a hypothesis test, nothing elsewhere."""
     if currently_in_test_context():
@@ -338,3 +349,16 @@ def both_ok(ours: tuple[str, Any], theirs: tuple[str, Any], other: str) -> bool:
         return False
     assert ours[0] == "ok", f"engine raised {ours[1]!r}, {other} returned"
     return True
+
+
+def run_readme_example(section: str, tmp_path: Path) -> str:
+    """Run the first ```python block after the README heading ``section``; return its stdout."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```python\n(.*?)```", readme[readme.index(section) :], re.S)
+    assert match is not None, f"no python example under {section!r}"
+    script = tmp_path / "example.py"
+    script.write_text(match.group(1), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+    )
+    return run.stdout

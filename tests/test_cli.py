@@ -164,7 +164,11 @@ def write_classes(path: Path, classes: Sequence[str]) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
+    """Run the CLI; find-issues runs cleanlab's method, which these tests compare against."""
+    args = [str(a) for a in argv]
+    if args[:1] == ["find-issues"] and "--method" not in args:
+        args.append("--method=cleanlab")
+    code = cli.main(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -182,7 +186,21 @@ def find(
     """Run find-issues with --format json; return the parsed records."""
     code, out, err = find_issues(capsys, data_file, probs_file, "--format", "json", *options)
     assert (code, err) == (0, ""), err  # no notes or warnings
-    return [json.loads(line) for line in out.splitlines()]
+    return located([json.loads(line) for line in out.splitlines()], data_file)
+
+
+def located(records: list[dict[str, Any]], data_file: Path) -> list[dict[str, Any]]:
+    """The records without ``file`` and ``line``, once those are checked to point at the word."""
+    lines = data_file.read_text(encoding="utf-8").splitlines()
+    for record in records:
+        assert record.pop("file") == str(data_file)
+        text = lines[record.pop("line") - 1]
+        if text.startswith("{"):  # JSON Lines, whatever the tokens field is called
+            fields = json.loads(text).values()
+            assert any(isinstance(v, list) and v[record["token"]] == record["word"] for v in fields)
+        else:
+            assert text.split()[0] == record["word"]
+    return records
 
 
 def expected(data: Data, rank_by: str = "self_confidence", **kwargs: Any) -> list[dict[str, Any]]:
@@ -305,12 +323,15 @@ def test_csv_equals_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, dat
     code, out, err = find_issues(capsys, data_file, probs, *options)
     assert (code, err) == (0, "")
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["sentence", "token", "word", "given", "suggested", "score"]
+    header = ["sentence", "token", "word", "given", "suggested", "score", "file", "line"]
+    assert rows[0] == header
     assert len(rows) == len(records) + 1
+    lines = data_file.read_text(encoding="utf-8").splitlines()
     for row, record in zip(rows[1:], records):
         assert int(row[0]) == record["sentence"] and int(row[1]) == record["token"]
         assert row[2:5] == [record["word"], record["given"], record["suggested"]]
         assert float(row[5]) == record["score"]
+        assert row[6] == str(data_file) and lines[int(row[7]) - 1].split()[0] == row[2]
 
 
 def test_table_shows_sentence_with_token_highlighted(
@@ -378,7 +399,15 @@ def test_table_colour_only_on_a_terminal_without_no_color(
 ) -> None:
     data_file = write_conll(tmp_path / "d.conll", sample)
     probs = write_probs(tmp_path / "p", sample, "npy")
-    argv = ["find-issues", str(data_file), "--pred-probs", str(probs), "--top", "1"]
+    argv = [
+        "find-issues",
+        str(data_file),
+        "--pred-probs",
+        str(probs),
+        "--top",
+        "1",
+        "--method=cleanlab",
+    ]
     argv += ["--classes", ",".join(sample.classes)]
     word = expected(sample)[0]["word"]
 
@@ -465,7 +494,7 @@ def test_classes_from_the_data_when_their_number_equals_k(
         capsys, "find-issues", data_file, "--pred-probs", probs, "--format", "json"
     )
     assert code == 0
-    assert [json.loads(line) for line in out.splitlines()] == expected(reduced)
+    assert located([json.loads(line) for line in out.splitlines()], data_file) == expected(reduced)
     # A note says which order was assumed.
     assert err.startswith("tokenclean: note: ") and err.count("\n") == 1
     assert ",".join(reduced.classes) in err
@@ -666,7 +695,7 @@ def test_progress_bar_only_on_a_terminal(
     data_file = write_conll(tmp_path / "d.conll", sample)  # > 4096 lines: one update
     probs = write_probs(tmp_path / "p", sample, "npz")
     argv = ["find-issues", str(data_file), "--pred-probs", str(probs), "--format", "json"]
-    argv += ["--classes", ",".join(sample.classes)]
+    argv += ["--classes", ",".join(sample.classes), "--method=cleanlab"]
     monkeypatch.setattr(tokenclean.io, "PROGRESS_DELAY", 0.0)
 
     assert cli.main(argv) == 0
@@ -734,7 +763,7 @@ def test_console_script(tmp_path: Path, sample: Data) -> None:
     data_file = write_conll(tmp_path / "d.conll", sample)
     probs = write_probs(tmp_path / "p", sample, "npy")
     classes = write_classes(tmp_path / "classes.txt", sample.classes)
-    argv = [script, "find-issues", str(data_file), "--pred-probs", str(probs)]
+    argv = [script, "find-issues", str(data_file), "--pred-probs", str(probs), "--method=cleanlab"]
     argv += ["--classes-file", str(classes), "--format", "json", "--top", "5"]
     result = subprocess.run(
         argv,
@@ -745,7 +774,8 @@ def test_console_script(tmp_path: Path, sample: Data) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert [json.loads(line) for line in result.stdout.splitlines()] == expected(sample)[:5]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert located(records, data_file) == expected(sample)[:5]
     # ...and an input error through the script: exit 2, one line.
     result = subprocess.run(
         [script, "find-issues", str(data_file), "--pred-probs", str(tmp_path / "missing.npy")],
@@ -1107,7 +1137,7 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], files: dict[str, Path]
     good = (files["conll"], "--pred-probs", files["npy"], "--classes-file", files["classes"])
     argvs: list[list[object]] = [
         ["find-issues"],
-        ["find-issues", files["conll"]],  # no --pred-probs
+        ["find-issues", *good, "--folds", "0"],
         ["find-issues", *good, "--threads", "0"],
         ["find-issues", *good, "--tag-column", "0"],
         ["find-issues", *good, "--top", "-2"],

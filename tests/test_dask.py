@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import pickle
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,14 @@ from distributed import Client, LocalCluster
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FILTER_BY, RANKINGS, flat_datasets, kwargs_strategy, outcome
+from conftest import (
+    FILTER_BY,
+    RANKINGS,
+    flat_datasets,
+    kwargs_strategy,
+    outcome,
+    run_readme_example,
+)
 from conftest import sentence_dataset as dataset
 from tokenclean import _core
 from tokenclean import dask as tcd
@@ -221,22 +226,14 @@ def test_any_chunking_gives_the_flat_answer(
 
 
 def test_the_readme_example_runs_and_prints_the_flat_answer(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Scaling out with Dask") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None
-    script = tmp_path / "example.py"
-    script.write_text(match.group(1), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
-    )
+    stdout = run_readme_example("## Scaling out with Dask", tmp_path)
     sample = load_wnut17_sample()
     want = find_label_issues_flat(
         np.concatenate(sample.labels),
         np.concatenate(sample.pred_probs),
         [len(s) for s in sample.labels],
     )
-    assert run.stdout.strip() == str(want[:3])
+    assert stdout.strip() == str(want[:3])
 
 
 def test_more_classes_than_bucket_ids_hold_are_refused() -> None:

@@ -16,6 +16,17 @@ MODULES = [
     "tokenclean.token_classification.rank",
     "tokenclean.token_classification.summary",
     "tokenclean.dask",
+    "tokenclean.models",
+    "tokenclean.detect",
+    "tokenclean.align",
+    "tokenclean.corrections",
+    "tokenclean.labelstudio",
+    "tokenclean.review",
+    "tokenclean.ngrams",
+    "tokenclean.evaluate",
+    "tokenclean.errors",
+    "tokenclean.testing",
+    "tokenclean.spans",
 ]
 
 

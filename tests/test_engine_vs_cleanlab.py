@@ -38,6 +38,7 @@ from conftest import (
     to_flat_index,
 )
 from tokenclean import reference as ref
+from tokenclean.testing import assert_flat_matches_ragged, iob_datasets
 from tokenclean.token_classification.filter import find_label_issues_flat as engine_flat
 
 engine_list = tokenclean.find_label_issues
@@ -170,6 +171,21 @@ def test_token_level_matches_cleanlab(
         lengths = [len(s) for s in labels]
         flat = quietly(engine_flat, flat_labels, flat_probs, lengths, **kwargs)
         assert [tuple(row) for row in flat.tolist()] == got
+
+
+@given(
+    data=iob_datasets(dtype="mixed", max_sentences=40, flip_rate=0.08),
+    kwargs=kwargs_strategy(allow_low_memory=True),
+)
+def test_named_entity_data_matches_cleanlab(
+    cleanlab_stable: ModuleType, data: Any, kwargs: Any
+) -> None:
+    """Model-like NER data (tokenclean.testing): peaked probabilities, IOB2 tags, few errors."""
+    _, labels, pred_probs = data
+    got = check_token_level(cleanlab_stable, labels, pred_probs, kwargs, None)
+    if got is not None:
+        # the invariants the testing module offers hold on the same data
+        quietly(assert_flat_matches_ragged, labels, pred_probs, **kwargs)
 
 
 @given(

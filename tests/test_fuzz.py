@@ -47,6 +47,7 @@ from conftest import (
     PRUNE_FILTERS,
     RANKINGS,
     flat_datasets,
+    is_clean_error,
     kwargs_strategy,
     ragged_datasets,
 )
@@ -545,7 +546,7 @@ def check(case: Case) -> str:
     what = case.describe()
     if error is not None:
         kind = f"{type(error).__module__}.{type(error).__qualname__}"
-        assert type(error) in (ValueError, TypeError), f"{what}\nraised {kind}: {error}"
+        assert is_clean_error(error), f"{what}\nraised {kind}: {error}"
         assert str(error).strip(), f"{what}\nraised {kind} with an empty message"
         if verdict.verdict == "valid":
             try:

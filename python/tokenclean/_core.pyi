@@ -27,6 +27,10 @@ __all__ = [
     "plan_candidates",
     "round_preserving_sums",
     "sentence_scores",
+    "spans_compare",
+    "spans_decode",
+    "spans_group",
+    "variation_ngrams",
 ]
 __version__: str
 
@@ -167,3 +171,48 @@ def chunk_issues(
     **options: Any,
 ) -> tuple[_F64, _I64]: ...
 def combine_issues(key: _F64, pos: _I64, lengths: _I64, n: int, **options: Any) -> _I64: ...
+
+# Variation n-grams (``src/python/ngrams.rs``): (score, suggested, support, agree, length,
+# offset), each of shape (N,).
+
+def variation_ngrams(
+    word_ids: _I64,
+    labels: _I64,
+    lengths: _I64,
+    max_n: int = 6,
+    min_count: int = 2,
+    boundaries: bool = True,
+) -> tuple[_F64, _I64, _I64, _I64, _I64, _I64]: ...
+
+# Entity spans of tokenclean.spans (``src/python/spans.rs``). ``prefixes``: one code per class
+# (0 O, 1 B, 2 I, 3 E, 4 S, 5 bare); ``types``: entity type id per class; ``scheme``: "IOB1",
+# "IOB2", "BIOES" or "IO". Span positions are flat token indices, ``end`` exclusive.
+
+def spans_group(
+    labels: _I64,
+    lengths: _I64,
+    prefixes: npt.NDArray[np.uint8],
+    types: _I64,
+    scheme: str,
+) -> dict[str, _I64]:
+    """Keys sentence, start, end, type (one entry per span) and malformed (positions)."""
+
+def spans_decode(
+    pred_probs: _Probs,
+    lengths: _I64,
+    prefixes: npt.NDArray[np.uint8],
+    types: _I64,
+    scheme: str,
+    entity_weight: float = 1.0,
+    n_jobs: int | None = None,
+) -> _I64: ...
+def spans_compare(
+    labels: _I64,
+    predicted: _I64,
+    lengths: _I64,
+    prefixes: npt.NDArray[np.uint8],
+    types: _I64,
+    scheme: str,
+) -> dict[str, _I64]:
+    """given_* and predicted_* spans, malformed, and per disagreement: kind, sentence, start,
+    end, given_first, given_count, predicted_first, predicted_count, has_malformed."""

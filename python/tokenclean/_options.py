@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tokenclean.errors import InvalidOptionError, InvalidOptionTypeError
+
 RANKINGS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 
 # Keywords of cleanlab's filter.find_label_issues that the token function passes through.
@@ -29,6 +31,13 @@ FILTER_KEYWORDS = frozenset(
     }
 )
 _PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
+FILTERS = (
+    *_PRUNE_FILTERS,
+    "confident_learning",
+    "predicted_neq_given",
+    "low_self_confidence",
+    "low_normalized_margin",
+)
 _INT64_MAX = 2**63 - 1
 MAX_THREADS = 256
 
@@ -68,8 +77,12 @@ def core_kwargs(
             warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
 
     filter_by = kwargs.get("filter_by", "prune_by_noise_rate")
+    # cleanlab asserts filter_by (and n_jobs below) unless low_memory=True, which ignores them.
     if not isinstance(filter_by, str):
-        raise TypeError(f"filter_by must be a string, not {type(filter_by).__name__}")
+        error = InvalidOptionTypeError if not low_memory else TypeError
+        raise error(f"filter_by must be a string, not {type(filter_by).__name__}")
+    if not low_memory and filter_by not in FILTERS:
+        raise InvalidOptionError(f"filter_by={filter_by!r} is not one of {', '.join(FILTERS)}")
 
     frac_noise = kwargs.get("frac_noise", 1.0)
     if not _is_real(frac_noise):
@@ -109,7 +122,7 @@ def core_kwargs(
         if not _is_int(n_jobs):
             raise TypeError(f"n_jobs must be an integer or None, not {type(n_jobs).__name__}")
         if n_jobs < 1:
-            raise ValueError(f"n_jobs={n_jobs}; it must be at least 1")
+            raise InvalidOptionError(f"n_jobs={n_jobs}; it must be at least 1")
         # More threads than this only adds start-up cost; results never depend on it.
         n_jobs = min(int(n_jobs), MAX_THREADS)
 

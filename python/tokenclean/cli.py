@@ -5,6 +5,7 @@ Commands:
                  probabilities (``.npy``/``.npz``), and report them as a table, JSON Lines
                  or CSV.
     demo         the same report for the bundled WNUT-17 sample.
+    sample       write the bundled WNUT-17 sample as a CoNLL or JSON Lines file.
 
 Exit status: 0 on success (whether or not issues are found), 2 on usage or input errors
 (one line on stderr naming the file and, where there is one, the line), 1 when the reader
@@ -20,6 +21,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from tokenclean import _core
 from tokenclean._options import float_probs
 from tokenclean.datasets import WnutSample, load_wnut17_sample
 from tokenclean.io import (
-    Corpus,
+    Corpora,
     InputError,
     PredProbs,
     Progress,
@@ -58,7 +60,7 @@ FILTER_METHODS = (
 )
 OUTPUT_FORMATS = ("table", "json", "csv")
 #: Columns of ``--format json`` objects and ``--format csv`` rows.
-FIELDS = ("sentence", "token", "word", "given", "suggested", "score")
+FIELDS = ("sentence", "token", "word", "given", "suggested", "score", "file", "line")
 _DEFAULT_TOP = 10  # issues shown in a table unless --top says otherwise
 _PROG = "tokenclean"
 _HIGHLIGHT = "\x1b[1;31m"  # bold red
@@ -100,7 +102,8 @@ class _Row:
     p_given: float
     p_suggested: float
     score: float
-    location: str | None = None
+    location: tuple[str, int] | None = None
+    span: dict[str, Any] | None = None  # an entity-level issue (--level span)
 
     @property
     def word(self) -> str:
@@ -214,12 +217,62 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_FIND_ISSUES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    find.add_argument("data", metavar="DATA", help="CoNLL column file, or .jsonl/.json")
+    find.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="*",
+        help="CoNLL column files, or .jsonl/.json; several files are one corpus",
+    )
     find.add_argument(
         "--pred-probs",
-        required=True,
         metavar="PROBS",
-        help="predicted probabilities: .npy (tokens, classes) or .npz",
+        action="append",
+        help="predicted probabilities: .npy (tokens, classes) or .npz; without it, a built-in "
+        "CRF computes them by cross-validation over DATA. Given several times, the models are "
+        "an ensemble: their probabilities are averaged",
+    )
+    model = find.add_argument_group("the built-in model (without --pred-probs)")
+    model.add_argument(
+        "--model",
+        choices=("crf",),
+        default="crf",
+        help="crf (default): a linear-chain CRF (python-crfsuite) over word, affix, shape and "
+        "neighbour features",
+    )
+    model.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="cross-validation folds (default: 5); each sentence is scored by the model "
+        "trained on the other folds",
+    )
+    model.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="seed of the shuffle that deals sentences into folds (default: 0)",
+    )
+    model.add_argument(
+        "--ensemble",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="train N CRFs on different fold splits (seeds SEED..SEED+N-1) and average their "
+        "probabilities (default: 1)",
+    )
+    model.add_argument(
+        "--save-pred-probs",
+        metavar="FILE.npz",
+        help="also write the computed probabilities, sentence lengths and class names to an "
+        ".npz that --pred-probs reads back",
+    )
+    model.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar while training (it is shown only on a terminal)",
     )
     inputs = find.add_argument_group("reading DATA")
     inputs.add_argument(
@@ -243,9 +296,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--tags-field",
-        default="tags",
+        default=None,
         metavar="NAME",
-        help="JSON field with the tags (default: tags)",
+        help="JSON field with the tags (default: tags), or column of --hf-dataset (default: "
+        "ner_tags)",
+    )
+    inputs.add_argument(
+        "--hf-dataset",
+        metavar="DIR",
+        help="read a Hugging Face dataset saved with save_to_disk instead of DATA (needs "
+        "tokenclean[hf]); tags from its ClassLabel feature",
+    )
+    inputs.add_argument(
+        "--split", metavar="NAME", help="the split of a DatasetDict folder (--hf-dataset)"
     )
     classes = inputs.add_mutually_exclusive_group()
     classes.add_argument(
@@ -259,6 +322,28 @@ def _build_parser() -> argparse.ArgumentParser:
         help="class names, one per line, in the column order of PROBS",
     )
     method = find.add_argument_group("finding issues")
+    method.add_argument(
+        "--method",
+        choices=("combined", "cleanlab"),
+        default="combined",
+        help="combined (default): the model's self-confidence sharpened by variation n-grams "
+        "(the same words tagged otherwise elsewhere), every token whose suggested tag differs, "
+        "ranked; cleanlab: cleanlab's find_label_issues, exactly (--filter-by, --rank-by, "
+        "--low-memory apply to it)",
+    )
+    method.add_argument(
+        "--level",
+        choices=("token", "span"),
+        default="token",
+        help="token (default): one issue per token; span: entity-level issues (wrong_type, "
+        "wrong_span, spurious, missing, malformed), each holding all its tokens",
+    )
+    method.add_argument(
+        "--scheme",
+        choices=("IOB1", "IOB2", "BIO", "BIOES", "IOBES", "BILOU", "IO"),
+        default=None,
+        help="tagging scheme of --level span (default: detected from the tags)",
+    )
     method.add_argument(
         "--filter-by",
         choices=FILTER_METHODS,
@@ -331,9 +416,43 @@ def _build_parser() -> argparse.ArgumentParser:
         default="self_confidence",
         help="label quality score that orders the issues (default: self_confidence)",
     )
+    sample = commands.add_parser(
+        "sample",
+        help="write the bundled WNUT-17 sample as an annotation file to try the commands on",
+        description=(
+            "Write the bundled WNUT-17 sample (300 sentences of the test split, CC BY 4.0) to "
+            "FOLDER/wnut17.conll (token<TAB>tag, blank lines between sentences), or to "
+            "FOLDER/wnut17.jsonl with --format jsonl, and print the file's path."
+        ),
+    )
+    sample.add_argument("folder", metavar="FOLDER", help="where to write (created if missing)")
+    sample.add_argument("--format", choices=("conll", "jsonl"), default="conll")
+    sample.set_defaults(run=_write_sample)
+
     for command in _COMMANDS:
         command(commands)
     return parser
+
+
+def _write_sample(args: argparse.Namespace) -> int:
+    sample = load_wnut17_sample()
+    path = os.path.join(args.folder, f"wnut17.{args.format}")
+    lines = []
+    for words, labels in zip(sample.tokens, sample.labels):
+        tags = [sample.class_names[t] for t in labels]
+        if args.format == "jsonl":
+            lines.append(json.dumps({"tokens": words, "tags": tags}, ensure_ascii=False) + "\n")
+        else:
+            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            lines.append("\n")
+    try:
+        os.makedirs(args.folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    print(path)
+    return 0
 
 
 #: Other modules' subcommands: each entry is called with the subparsers object, adds its
@@ -413,17 +532,28 @@ def _table(summary: _Summary, rows: Sequence[_Row], *, color: bool) -> list[str]
         number = f"#{rank}"
         if color:
             number = f"{_BOLD}{number}{_RESET}"
-        where = f" ({row.location})" if row.location else ""
+        where = f" ({row.location[0]}:{row.location[1]})" if row.location else ""
         heading = (
             f"{number}  sentence {row.sentence}, token {row.token}{where}: given {row.given}, "
             f"suggested {row.suggested} (p={row.p_suggested:.4g}), "
             f"self-confidence p[given]={row.p_given:.4g}"
         )
-        if summary.rank_by != "self_confidence":
+        if summary.rank_by == "the combined detector":
+            heading += f", score={row.score:.4g}"
+        elif summary.rank_by != "self_confidence":
             heading += f", {summary.rank_by} score={row.score:.4g}"
         words = list(row.words)
-        marked = f"[[{words[row.token]}]]"
-        words[row.token] = f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked
+        if row.span is not None:
+            a, b = int(row.span["start"]), int(row.span["end"])
+            heading = (
+                f"{number}  {row.span['kind']}: sentence {row.sentence}, tokens {a}-{b - 1}"
+                f"{where}: given {' '.join(row.span['given_tags'])}, suggested "
+                f"{' '.join(row.span['suggested_tags'])}, score={row.score:.4g}"
+            )
+        else:
+            a, b = row.token, row.token + 1
+        marked = f"[[{' '.join(words[a:b])}]]"
+        words[a:b] = [f"{_HIGHLIGHT}{marked}{_RESET}" if color else marked]
         lines += ["", heading, "    " + " ".join(words)]
     if summary.issues > len(rows):
         lines.append("")
@@ -453,6 +583,40 @@ def _find_issues(args: argparse.Namespace) -> int:
             "always prunes by noise rate)"
         )
         return 2
+    summary, rows = _detect(args)
+    if args.output is None:
+        _report(sys.stdout, args.format, summary, rows, color=_use_color(sys.stdout))
+        return 0
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    with out:
+        _report(out, args.format, summary, rows, color=False)
+    return 0
+
+
+def find_issues_options(data: Sequence[str], **options: Any) -> argparse.Namespace:
+    """The options of ``find-issues DATA ...`` with its defaults, some replaced by ``options``.
+
+    For other commands that run the same detection (``tokenclean report``).
+    """
+    args = _build_parser().parse_args(["find-issues", *data])
+    for key, value in options.items():
+        if not hasattr(args, key):
+            raise TypeError(f"find-issues has no option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
+def issue_records(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What ``find-issues --format json`` would write for ``args``, as a list of dicts."""
+    args.format, args.top = "json", None
+    return [_record(row) for row in _detect(args)[1]]
+
+
+def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
+    """Read the inputs, find the issues, and return the report's header and rows."""
     classes: list[str] | None = None
     classes_source = "--classes"
     if args.classes is not None:
@@ -460,29 +624,74 @@ def _find_issues(args: argparse.Namespace) -> int:
     elif args.classes_file is not None:
         classes = read_classes_file(args.classes_file)
         classes_source = args.classes_file
-    for path in (args.data, args.pred_probs):
+    if bool(args.data) == (args.hf_dataset is not None):
+        raise InputError("give annotation files (DATA) or --hf-dataset DIR, not both or neither")
+    if args.split is not None and args.hf_dataset is None:
+        raise InputError("--split goes with --hf-dataset")
+    if isinstance(args.pred_probs, str):
+        args.pred_probs = [args.pred_probs]
+    inputs = [*args.data, *(args.pred_probs or [])]
+    inputs += [args.hf_dataset] if args.hf_dataset is not None else []
+    outputs = [("--output", args.output), ("--save-pred-probs", args.save_pred_probs)]
+    if args.pred_probs is not None and args.save_pred_probs is not None:
+        raise InputError("--save-pred-probs writes computed probabilities; --pred-probs gives them")
+    for path in inputs:
         if not os.path.exists(path):
             raise InputError(f"{path}: no such file")
-        if args.output is not None and _same_file(args.output, path):
-            raise InputError(f"{args.output}: --output would overwrite an input file")
+        for option, out in outputs:
+            if out is not None and _same_file(out, path):
+                raise InputError(f"{out}: {option} would overwrite an input file")
 
-    corpus = read_corpus(
-        args.data,
-        format=args.format_in,
-        tag_column=args.tag_column,
-        tokens_field=args.tokens_field,
-        tags_field=args.tags_field,
-        progress=_progress(args.data),
-    )
-    probs = load_pred_probs(args.pred_probs, progress=_progress(args.pred_probs))
-    labels, names = _class_ids(corpus, probs, classes, classes_source)
-    probs = probs.aligned_with(corpus)
+    corpus: Corpora | _HFData
+    if args.hf_dataset is not None:
+        tags_column = args.tags_field or "ner_tags"
+        corpus = _HFData.read(args.hf_dataset, args.split, args.tokens_field, tags_column)
+        if classes is None:
+            classes, classes_source = corpus.class_names, f"{corpus.path} (ClassLabel)"
+    else:
+        corpus = Corpora(
+            [
+                read_corpus(
+                    path,
+                    format=args.format_in,
+                    tag_column=args.tag_column,
+                    tokens_field=args.tokens_field,
+                    tags_field=args.tags_field or "tags",
+                    progress=_progress(path),
+                )
+                for path in args.data
+            ]
+        )
+    if args.pred_probs is None:
+        probs, labels, names = _crf_pred_probs(corpus, classes, classes_source, args)
+    else:
+        members = []
+        for path in args.pred_probs:
+            member = load_pred_probs(path, progress=_progress(path))
+            if member.class_names is not None and classes is None:
+                classes, classes_source = member.class_names, f"{path} (class_names)"
+            elif member.class_names is not None and member.class_names != classes:
+                raise InputError(
+                    f"{path}: its class_names ({','.join(member.class_names)}) differ from "
+                    f"{classes_source}"
+                )
+            labels, names = _class_ids(corpus, member, classes, classes_source)
+            members.append(member.aligned_with(corpus))
+        probs = _ensemble(members)
     starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
 
-    pairs = _run(corpus, probs, labels, starts, args)
     top = args.top if args.top is not None else (_DEFAULT_TOP if args.format == "table" else None)
-    shown = pairs if top is None else pairs[:top]
-    scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
+    if args.level == "span":
+        return _span_report(corpus, probs, labels, names, args, top)
+    suggestions: npt.NDArray[np.int64] | None = None
+    if args.method == "combined":
+        pairs, every_score, suggestions = _combined(corpus, probs, labels)
+        shown = pairs if top is None else pairs[:top]
+        scores = every_score[starts[shown[:, 0]] + shown[:, 1]]
+    else:
+        pairs = _run(corpus, probs, labels, starts, args)
+        shown = pairs if top is None else pairs[:top]
+        scores = _issue_scores(shown, probs, labels, starts, args.rank_by, args.threads)
 
     def rows() -> Iterator[_Row]:
         for lo in range(0, len(shown), 4096):  # read the words back a chunk at a time
@@ -491,7 +700,10 @@ def _find_issues(args: argparse.Namespace) -> int:
             for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist()):
                 row = _probs_row(probs, starts, s, t)
                 given = int(labels[starts[s] + t])
-                suggested = int(np.argmax(row))
+                if suggestions is None:
+                    suggested = int(np.argmax(row))
+                else:
+                    suggested = int(suggestions[starts[s] + t])
                 yield _Row(
                     sentence=s,
                     token=t,
@@ -501,7 +713,7 @@ def _find_issues(args: argparse.Namespace) -> int:
                     p_given=float(row[given]),
                     p_suggested=float(row[suggested]),
                     score=score,
-                    location=f"{corpus.path}:{corpus.token_line(s, t)}",
+                    location=corpus.location(s, t),
                 )
 
     summary = _Summary(
@@ -510,18 +722,228 @@ def _find_issues(args: argparse.Namespace) -> int:
         tokens=corpus.num_tokens,
         classes=probs.num_classes,
         issues=len(pairs),
-        rank_by=args.rank_by,
+        rank_by="the combined detector" if args.method == "combined" else args.rank_by,
     )
-    if args.output is None:
-        _report(sys.stdout, args.format, summary, rows(), color=_use_color(sys.stdout))
-        return 0
+    return summary, rows()
+
+
+def _ensemble(members: list[PredProbs]) -> PredProbs:
+    """One member as it is; several as the average of their probabilities."""
+    if len(members) == 1:
+        return members[0]
+    from tokenclean.detect import ensemble_pred_probs
+
+    flats = [m.flat if m.flat is not None else np.concatenate(m.sentences or []) for m in members]
+    k = {f.shape[1] for f in flats}
+    if len(k) > 1:
+        raise InputError(
+            " and ".join(m.path for m in members) + f": different numbers of columns {sorted(k)}"
+        )
+    path = " + ".join(m.path for m in members)
+    flat = ensemble_pred_probs([float_probs(f) for f in flats])
+    return PredProbs(path, flat, None, None, [], flat.shape[1], members[0].class_names)
+
+
+def _span_report(
+    corpus: Corpora | _HFData,
+    probs: PredProbs,
+    labels: npt.NDArray[np.int64],
+    names: list[Tag],
+    args: argparse.Namespace,
+    top: int | None,
+) -> tuple[_Summary, Iterator[_Row]]:
+    """Entity-level issues, as rows of the report (``--level span``)."""
+    from tokenclean.spans import find_span_issues
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    token_scores = None
+    if args.method == "combined":
+        token_scores = _combined(corpus, probs, labels)[1]
     try:
-        out = open(args.output, "w", encoding="utf-8", newline="")
+        found = find_span_issues(
+            labels,
+            float_probs(flat),
+            [str(name) for name in names],
+            scheme=args.scheme,
+            lengths=corpus.lengths,
+            token_scores=token_scores,
+            n_jobs=args.threads,
+        )
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{corpus.path}: {exc}") from None
+    shown = found if top is None else found[:top]
+
+    def rows() -> Iterator[_Row]:
+        for lo in range(0, len(shown), 4096):
+            chunk = shown[lo : lo + 4096]
+            words = corpus.words([r["sentence"] for r in chunk])
+            for r in chunk:
+                s, start = int(r["sentence"]), int(r["start"])
+                yield _Row(
+                    sentence=s,
+                    token=start,
+                    words=words[s],
+                    given=r["given"] if r["given"] is not None else "O",
+                    suggested=r["suggested"] if r["suggested"] is not None else "O",
+                    p_given=float("nan"),
+                    p_suggested=float("nan"),
+                    score=float(r["score"]),
+                    location=corpus.location(s, start),
+                    span=r,
+                )
+
+    summary = _Summary(
+        title=corpus.path,
+        sentences=corpus.num_sentences,
+        tokens=corpus.num_tokens,
+        classes=probs.num_classes,
+        issues=len(found),
+        rank_by=("the combined detector" if args.method == "combined" else "self-confidence")
+        + ", entity level",
+    )
+    return summary, rows()
+
+
+def _combined(
+    corpus: Corpora | _HFData, probs: PredProbs, labels: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The combined detector's issues as ``(M, 2)`` pairs, every token's score and suggestion."""
+    from tokenclean.detect import combined_scores
+    from tokenclean.ngrams import word_ids
+
+    flat = probs.flat if probs.flat is not None else np.concatenate(probs.sentences or [])
+    ids, _ = word_ids(corpus.all_words())
+    found = combined_scores(labels, float_probs(flat), corpus.lengths, ids)
+    starts = np.concatenate(([0], np.cumsum(corpus.lengths)))
+    sentence = np.searchsorted(starts, found.flagged, side="right") - 1
+    pairs = np.stack([sentence, found.flagged - starts[sentence]], axis=1).astype(np.int64)
+    return pairs.reshape(-1, 2), found.quality, found.suggested
+
+
+def _crf_pred_probs(
+    corpus: Corpora | _HFData, classes: list[str] | None, source: str, args: argparse.Namespace
+) -> tuple[PredProbs, npt.NDArray[np.int64], list[Tag]]:
+    """Cross-validated CRF probabilities of the corpus, its class ids and the class names."""
+    from tokenclean.detect import ensemble_pred_probs
+    from tokenclean.models import class_order, cross_val_pred_probs
+
+    if len(corpus.tags) < 2:
+        raise InputError(
+            f"{corpus.path}: every token is tagged {corpus.tags[0]!r}; a single tag leaves "
+            "nothing to learn or to check"
+        )
+    non_empty = int(np.count_nonzero(corpus.lengths))
+    if non_empty < args.folds or args.folds < 2:
+        raise InputError(
+            f"{corpus.path}: {non_empty} sentence{'s' * (non_empty != 1)} cannot be split into "
+            f"--folds {args.folds} (at least 2, at most the number of sentences)"
+        )
+    tag_names = [str(tag) for tag in corpus.tags]
+    if classes is not None:
+        names: list[str] = list(classes)
+        if corpus.integer_tags:
+            _check_ids(corpus, len(names), source, "classes")
+            lookup = np.array(corpus.tags, dtype=np.int64)
+        else:
+            index = {name: i for i, name in enumerate(names)}
+            for tag, where in zip(tag_names, corpus.tag_where):
+                if tag not in index:
+                    raise InputError(f"{where}: tag {tag!r} is not in {source}")
+            lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    elif corpus.integer_tags:
+        k = max(int(tag) for tag in corpus.tags) + 1
+        names = [str(i) for i in range(k)]
+        lookup = np.array(corpus.tags, dtype=np.int64)
+    else:
+        names = class_order([tag_names])
+        index = {name: i for i, name in enumerate(names)}
+        lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
+    labels = lookup[corpus.tag_ids]
+    cuts = np.cumsum(corpus.lengths)[:-1]
+    tags = [[names[i] for i in part] for part in np.split(labels, cuts)]
+    words = corpus.all_words()
+    members = []
+    for member in range(args.ensemble):
+        pred_probs, _ = cross_val_pred_probs(
+            words,
+            tags,
+            n_folds=args.folds,
+            seed=args.seed + member,
+            n_jobs=args.threads,
+            class_names=names,
+            progress=stderr_is_terminal() and not args.quiet,
+        )
+        members.append(np.concatenate(pred_probs) if pred_probs else np.zeros((0, len(names))))
+    flat = ensemble_pred_probs(members).astype(np.float32, copy=False)
+    if args.save_pred_probs is not None:
+        _save_pred_probs(args.save_pred_probs, flat, corpus.lengths, names)
+    source_name = f"the {args.model.upper()} probabilities"
+    return PredProbs(source_name, flat, None, None, [], len(names)), labels, list(names)
+
+
+def _save_pred_probs(
+    path: str, flat: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64], names: list[str]
+) -> None:
+    """Write ``pred_probs``, ``lengths`` and ``class_names`` to ``path`` all at once."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tokenclean-", suffix=".npz", dir=folder)
     except OSError as exc:
-        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    with out:
-        _report(out, args.format, summary, rows(), color=False)
-    return 0
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, pred_probs=flat, lengths=lengths, class_names=np.array(names, dtype=str))
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+class _HFData:
+    """A Hugging Face dataset seen as the command line sees annotation files.
+
+    Its "file" is ``DIR[split]`` and the "line" of a token is the 0-based index of its row.
+    """
+
+    def __init__(self, path: str, data: Any) -> None:
+        self.path = path
+        self.data = data
+        self.class_names: list[str] = list(data.class_names)
+        self.tags: list[Tag] = list(self.class_names)
+        self.tag_where = [path] * len(self.tags)
+        self.integer_tags = False
+        self.lengths: npt.NDArray[np.int64] = np.asarray(data.lengths, dtype=np.int64)
+        self.tag_ids: npt.NDArray[np.int64] = np.asarray(data.labels_flat, dtype=np.int64)
+        self.num_sentences = len(self.lengths)
+        self.num_tokens = len(self.tag_ids)
+
+    @classmethod
+    def read(cls, folder: str, split: str | None, tokens: str, tags: str) -> _HFData:
+        try:
+            from tokenclean.hf import corpus_from_disk
+
+            data = corpus_from_disk(folder, split, tokens=tokens, tags=tags)
+        except ImportError as exc:
+            raise InputError(
+                f"--hf-dataset needs the datasets package: pip install 'tokenclean[hf]' ({exc})"
+            ) from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise InputError(f"{folder}: {exc}") from None
+        return cls(f"{folder}[{split}]" if split else folder, data)
+
+    def all_words(self) -> list[list[str]]:
+        words: list[list[str]] = self.data.tokens
+        return words
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        every = self.all_words()
+        return {int(s): every[int(s)] for s in sentences}
+
+    def location(self, sentence: int, token: int) -> tuple[str, int]:
+        return self.path, int(sentence)
+
+    def sentence_where(self, sentence: int) -> str:
+        return f"{self.path} row {sentence}"
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -556,8 +978,18 @@ def _parse_classes(text: str) -> list[str]:
     return names
 
 
+def _check_ids(corpus: Corpora | _HFData, k: int, holder: str, unit: str = "columns") -> None:
+    for tag, where in zip(corpus.tags, corpus.tag_where):
+        assert isinstance(tag, int)
+        if tag >= k:
+            raise InputError(
+                f"{where}: tag {tag} is not a class id of {holder}, which has {k} {unit} "
+                f"(ids 0 to {k - 1})"
+            )
+
+
 def _class_ids(
-    corpus: Corpus, probs: PredProbs, classes: list[str] | None, source: str
+    corpus: Corpora | _HFData, probs: PredProbs, classes: list[str] | None, source: str
 ) -> tuple[npt.NDArray[np.int64], list[Tag]]:
     """Every token's given class id (column of PROBS), and the name of each class."""
     data, k = corpus.path, probs.num_classes
@@ -567,20 +999,14 @@ def _class_ids(
             "(classes); give one name per column"
         )
     if corpus.integer_tags:
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
-            assert isinstance(tag, int)
-            if tag >= k:
-                raise InputError(
-                    f"{data}:{line}: tag {tag} is not a class id of {probs.path}, which has "
-                    f"{k} columns (ids 0 to {k - 1})"
-                )
+        _check_ids(corpus, k, probs.path)
         lookup = np.array(corpus.tags, dtype=np.int64)
         names: list[Tag] = list(classes) if classes is not None else list(range(k))
     elif classes is not None:
         index = {name: i for i, name in enumerate(classes)}
-        for tag, line in zip(corpus.tags, corpus.tag_lines):
+        for tag, where in zip(corpus.tags, corpus.tag_where):
             if tag not in index:
-                raise InputError(f"{data}:{line}: tag {tag!r} is not in {source}")
+                raise InputError(f"{where}: tag {tag!r} is not in {source}")
         lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
         names = list(classes)
     else:
@@ -601,7 +1027,7 @@ def _class_ids(
 
 
 def _run(
-    corpus: Corpus,
+    corpus: Corpora | _HFData,
     probs: PredProbs,
     labels: npt.NDArray[np.int64],
     starts: npt.NDArray[np.int64],
@@ -666,18 +1092,45 @@ def _report(out: TextIO, fmt: str, summary: _Summary, rows: Iterable[_Row], *, c
     elif fmt == "json":
         ascii_only = not _is_utf(out)
         for row in rows:
-            record = dict(zip(FIELDS, _fields(row)))
-            _write(out, json.dumps(record, ensure_ascii=ascii_only) + "\n", flush=False)
+            _write(out, json.dumps(_record(row), ensure_ascii=ascii_only) + "\n", flush=False)
     else:
         writer = csv.writer(_Lines(out), lineterminator="\n")
-        writer.writerow(FIELDS)
+        header = False
         for row in rows:
-            writer.writerow(_fields(row))
+            record = _record(row)
+            if not header:
+                writer.writerow(list(record))
+                header = True
+            writer.writerow([_csv_cell(v) for v in record.values()])
+        if not header:
+            writer.writerow(SPAN_FIELDS if summary.rank_by.endswith("entity level") else FIELDS)
     out.flush()
 
 
-def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float]:
-    return row.sentence, row.token, row.word, row.given, row.suggested, row.score
+#: Columns of entity-level records (``--level span``), before the rest of the issue's keys.
+SPAN_FIELDS = ("kind", "sentence", "start", "end", "words", "given", "suggested", "score")
+
+
+def _record(row: _Row) -> dict[str, Any]:
+    """The JSON object of one row: a token issue, or an entity-level one."""
+    if row.span is None:
+        return dict(zip(FIELDS, _fields(row)))
+    span = dict(row.span)
+    span["words"] = list(row.words[int(span["start"]) : int(span["end"])])
+    record = {key: span[key] for key in SPAN_FIELDS}
+    path, line = row.location if row.location is not None else (None, None)
+    record.update(file=path, line=line)
+    record.update((k, v) for k, v in span.items() if k not in record)
+    return record
+
+
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _fields(row: _Row) -> tuple[int, int, str, Tag, Tag, float, str | None, int | None]:
+    path, line = row.location if row.location is not None else (None, None)
+    return row.sentence, row.token, row.word, row.given, row.suggested, row.score, path, line
 
 
 def _is_utf(stream: TextIO) -> bool:
@@ -696,3 +1149,16 @@ class _Lines:
 
     def write(self, text: str) -> None:
         _write(self.stream, text, flush=False)
+
+
+def _register_commands() -> None:
+    from tokenclean import evaluate
+    from tokenclean.corrections import add_apply_parser
+    from tokenclean.labelstudio import add_export_parser, add_import_parser
+    from tokenclean.review import add_report_parser
+
+    _COMMANDS.extend([add_report_parser, add_apply_parser, add_export_parser, add_import_parser])
+    _COMMANDS.append(evaluate.add_parser)
+
+
+_register_commands()

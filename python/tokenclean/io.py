@@ -23,13 +23,14 @@ import zipfile
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TextIO, Union
+from typing import Any, BinaryIO, Protocol, TextIO, Union
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "DOCSTART",
+    "Corpora",
     "Corpus",
     "InputError",
     "PredProbs",
@@ -39,6 +40,7 @@ __all__ = [
     "load_pred_probs",
     "read_classes_file",
     "read_conll",
+    "read_corpora",
     "read_corpus",
     "read_jsonl",
     "stderr_is_terminal",
@@ -150,6 +152,15 @@ class Corpus:
         """Whether the tags are integer class ids (JSON Lines only)."""
         return bool(self.tags) and isinstance(self.tags[0], int)
 
+    @property
+    def tag_where(self) -> list[str]:
+        """``file:line`` where each of ``tags`` first appears."""
+        return [f"{self.path}:{line}" for line in self.tag_lines]
+
+    def sentence_where(self, sentence: int) -> str:
+        """``file:line`` of a sentence's first token."""
+        return f"{self.path}:{self.sentence_lines[sentence]}"
+
     def token_line(self, sentence: int, token: int) -> int:
         """The line of a token: in CoNLL files each token has its own line."""
         line = int(self.sentence_lines[sentence])
@@ -187,6 +198,105 @@ class Corpus:
         if not all(isinstance(w, str) for w in words):
             raise changed
         return list(words)
+
+
+class Corpora:
+    """Several annotation files read as one corpus: sentences numbered across the files.
+
+    It answers what a :class:`Corpus` answers (``lengths``, ``tag_ids``, ``tags``,
+    :meth:`words`, ...), with the tags of all files in one list, and locates every sentence and
+    token in its own file.
+    """
+
+    def __init__(self, parts: Sequence[Corpus]) -> None:
+        if not parts:
+            raise ValueError("no files")
+        self.parts = list(parts)
+        self.path = ", ".join(part.path for part in self.parts)
+        kinds = {part.integer_tags for part in self.parts}
+        if len(kinds) > 1:
+            first = next(p for p in self.parts if p.integer_tags != self.parts[0].integer_tags)
+            raise InputError(
+                f"{first.tag_where[0]}: the tags are {_tag_kind(first)}, but those of "
+                f"{self.parts[0].path} are {_tag_kind(self.parts[0])}; all files must use one kind"
+            )
+        index: dict[Tag, int] = {}
+        self.tags: list[Tag] = []
+        self.tag_where: list[str] = []
+        ids = []
+        for part in self.parts:
+            remap = np.empty(len(part.tags), dtype=np.int64)
+            for i, (tag, where) in enumerate(zip(part.tags, part.tag_where)):
+                if tag not in index:
+                    index[tag] = len(self.tags)
+                    self.tags.append(tag)
+                    self.tag_where.append(where)
+                remap[i] = index[tag]
+            ids.append(remap[part.tag_ids])
+        self.tag_ids: IntArray = np.concatenate(ids)
+        self.lengths: IntArray = np.concatenate([part.lengths for part in self.parts])
+        counts = [part.num_sentences for part in self.parts]
+        self._first = np.concatenate(([0], np.cumsum(counts)))
+
+    @property
+    def num_sentences(self) -> int:
+        """Number of sentences S, over all files."""
+        return len(self.lengths)
+
+    @property
+    def num_tokens(self) -> int:
+        """Number of tokens N, over all files."""
+        return len(self.tag_ids)
+
+    @property
+    def integer_tags(self) -> bool:
+        """Whether the tags are integer class ids (JSON Lines only)."""
+        return self.parts[0].integer_tags
+
+    def _part(self, sentence: int) -> tuple[Corpus, int]:
+        i = int(np.searchsorted(self._first, sentence, side="right")) - 1
+        return self.parts[i], sentence - int(self._first[i])
+
+    def location(self, sentence: int, token: int) -> tuple[str, int]:
+        """The file and 1-based line of a token."""
+        part, local = self._part(sentence)
+        return part.path, part.token_line(local, token)
+
+    def sentence_where(self, sentence: int) -> str:
+        """``file:line`` of a sentence's first token."""
+        part, local = self._part(sentence)
+        return part.sentence_where(local)
+
+    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
+        """The words of the given sentences (numbered across the files), read back."""
+        sentences = [int(s) for s in sentences]
+        by_part: dict[int, list[int]] = {}
+        for s in sentences:
+            i = int(np.searchsorted(self._first, s, side="right")) - 1
+            by_part.setdefault(i, []).append(s - int(self._first[i]))
+        found: dict[int, list[str]] = {}
+        for i, local in by_part.items():
+            first = int(self._first[i])
+            for s, words in self.parts[i].words(local).items():
+                found[first + s] = words
+        return found
+
+    def all_words(self) -> list[list[str]]:
+        """The words of every sentence, in order."""
+        out: list[list[str]] = []
+        for part in self.parts:
+            found = part.words(range(part.num_sentences))
+            out.extend(found[s] for s in range(part.num_sentences))
+        return out
+
+
+def _tag_kind(corpus: Corpus) -> str:
+    return "integer class ids" if corpus.integer_tags else "tag names"
+
+
+def read_corpora(paths: Sequence[str], **options: Any) -> Corpora:
+    """Read several files (:func:`read_corpus` each, same options) as one :class:`Corpora`."""
+    return Corpora([read_corpus(path, **options) for path in paths])
 
 
 def data_format(path: str, override: str | None = None) -> str:
@@ -323,7 +433,7 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
     with _open_binary(path) as fh:
         if progress is not None:
             progress.total = max(_file_size(fh), 1)
-        offset = count = lineno = start_line = start_offset = 0
+        offset = count = lineno = start_line = start_offset = width = width_line = 0
         try:
             for raw in fh:
                 lineno += 1
@@ -353,6 +463,13 @@ def read_conll(path: str, *, tag_column: int = -1, progress: Progress | None = N
                         f"tag in {where}, so at least {need} are needed (choose the tag's "
                         "column with --tag-column)"
                     )
+                if len(columns) != width:
+                    if width:
+                        raise InputError(
+                            f"{path}:{lineno}: found {len(columns)} columns, but line "
+                            f"{width_line} has {width}; every token line needs the same columns"
+                        )
+                    width, width_line = len(columns), lineno
                 if count == 0:
                     start_line, start_offset = lineno, line_offset
                 count += 1
@@ -485,6 +602,21 @@ def read_classes_file(path: str) -> list[str]:
 # --- predicted probabilities ----------------------------------------------------------------
 
 
+class Sentences(Protocol):
+    """What :meth:`PredProbs.aligned_with` reads of a corpus."""
+
+    path: str
+    lengths: IntArray
+
+    @property
+    def num_tokens(self) -> int: ...
+
+    @property
+    def num_sentences(self) -> int: ...
+
+    def sentence_where(self, sentence: int) -> str: ...
+
+
 @dataclass
 class PredProbs:
     """Predicted probabilities, either flat or one array per sentence.
@@ -498,6 +630,8 @@ class PredProbs:
             and ``sentences`` is set).
         keys: the ``.npz`` key of each of ``sentences``.
         num_classes: K.
+        class_names: the ``class_names`` array stored with ``flat`` in an ``.npz`` (as
+            ``tokenclean find-issues --save-pred-probs`` writes it), or None.
     """
 
     path: str
@@ -506,8 +640,9 @@ class PredProbs:
     sentences: list[FloatArray] | None
     keys: list[str]
     num_classes: int
+    class_names: list[str] | None = None
 
-    def aligned_with(self, corpus: Corpus) -> PredProbs:
+    def aligned_with(self, corpus: Sentences) -> PredProbs:
         """These probabilities checked against ``corpus``: one row per token.
 
         A lone array in an ``.npz`` with one row per token of a corpus of several sentences
@@ -518,11 +653,13 @@ class PredProbs:
             and len(self.sentences) == 1 < corpus.num_sentences
             and self.sentences[0].shape[0] == corpus.num_tokens
         ):
-            return PredProbs(self.path, self.sentences[0], None, None, [], self.num_classes)
+            return PredProbs(
+                self.path, self.sentences[0], None, None, [], self.num_classes, self.class_names
+            )
         self._check_matches(corpus)
         return self
 
-    def _check_matches(self, corpus: Corpus) -> None:
+    def _check_matches(self, corpus: Sentences) -> None:
         data, n, s_count = corpus.path, corpus.num_tokens, corpus.num_sentences
         in_data = f"{data} has {n} tokens in {s_count} sentences"
         if self.sentences is not None:
@@ -532,12 +669,12 @@ class PredProbs:
                 return
             s = mismatch
             if s >= len(counts):
-                detail = f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has no array"
+                detail = f"sentence {s} ({corpus.sentence_where(s)}) has no array"
             elif s >= s_count:
                 detail = f"array {self.keys[s]!r} has no sentence"
             else:
                 detail = (
-                    f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has "
+                    f"sentence {s} ({corpus.sentence_where(s)}) has "
                     f"{corpus.lengths[s]} tokens, array {self.keys[s]!r} has {counts[s]} rows"
                 )
             raise InputError(
@@ -557,12 +694,12 @@ class PredProbs:
             if mismatch is not None:
                 s = mismatch
                 if s >= len(lengths):
-                    detail = f"sentence {s} ({data}:{corpus.sentence_lines[s]}) is missing"
+                    detail = f"sentence {s} ({corpus.sentence_where(s)}) is missing"
                 elif s >= s_count:
                     detail = f"lengths[{s}] has no sentence"
                 else:
                     detail = (
-                        f"sentence {s} ({data}:{corpus.sentence_lines[s]}) has "
+                        f"sentence {s} ({corpus.sentence_where(s)}) has "
                         f"{corpus.lengths[s]} tokens, lengths[{s}] is {lengths[s]}"
                     )
                 raise InputError(
@@ -654,7 +791,10 @@ def _load_npz(path: str, progress: Progress | None) -> PredProbs:
                 lengths = None
                 if "lengths" in keys:
                     lengths = _lengths(npz["lengths"], path)
-                return PredProbs(path, flat, lengths, None, [], int(flat.shape[1]))
+                names = None
+                if "class_names" in keys:
+                    names = _class_names(npz["class_names"], path, int(flat.shape[1]))
+                return PredProbs(path, flat, lengths, None, [], int(flat.shape[1]), names)
             if all(_NPZ_KEY.fullmatch(key) for key in keys):
                 keys.sort(key=lambda key: int(key[4:]))
             arrays: list[FloatArray] = []
@@ -675,6 +815,18 @@ def _load_npz(path: str, progress: Progress | None) -> PredProbs:
             raise InputError(f"{path}: cannot read ({_short(exc)})") from None
     assert k is not None
     return PredProbs(path, None, None, arrays, keys, k)
+
+
+def _class_names(arr: np.ndarray, path: str, k: int) -> list[str]:
+    if arr.ndim != 1 or arr.dtype.kind != "U" or len(arr) != k:
+        raise InputError(
+            f"{path}: 'class_names' has shape {arr.shape} and dtype {arr.dtype}; expected {k} "
+            "strings, one per column of 'pred_probs'"
+        )
+    names: list[str] = arr.tolist()
+    if len(set(names)) != k:
+        raise InputError(f"{path}: 'class_names' lists a class twice")
+    return names
 
 
 def _lengths(arr: np.ndarray, path: str) -> IntArray:

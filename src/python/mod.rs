@@ -11,8 +11,10 @@ mod chunks;
 mod counts;
 mod errors;
 mod issues;
+mod ngrams;
 mod options;
 mod ragged;
+mod spans;
 mod threads;
 
 use counts::{
@@ -51,6 +53,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     m.add_function(wrap_pyfunction!(round_preserving_sums, m)?)?;
     chunks::register(m)?;
+    ngrams::register(m)?;
+    spans::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

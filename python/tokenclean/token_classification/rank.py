@@ -21,6 +21,7 @@ import numpy.typing as npt
 from tokenclean import _core
 from tokenclean._options import RANKINGS, float_probs, int_labels
 from tokenclean._pandas import is_series, require_pandas
+from tokenclean.errors import InvalidOptionError
 
 __all__ = ["get_label_quality_scores", "issues_from_scores"]
 
@@ -112,7 +113,10 @@ def _temperature(sentence_score_kwargs: object) -> Any:
     extra = sorted(set(sentence_score_kwargs) - {"temperature"})
     if extra:
         raise TypeError(f"sentence_score_kwargs got an unexpected keyword argument {extra[0]!r}")
-    temperature = sentence_score_kwargs.get("temperature", 0.05)
+    return _checked_temperature(sentence_score_kwargs.get("temperature", 0.05))
+
+
+def _checked_temperature(temperature: object) -> Any:
     if not isinstance(temperature, numbers.Real) or isinstance(temperature, (bool, np.bool_)):
         raise TypeError(f"temperature must be a number, not {type(temperature).__name__}")
     return temperature
@@ -135,6 +139,69 @@ def _sentence_scores(
         values = _core.sentence_scores(wide, lengths, "softmin", float(effective))
         dtype = np.result_type(token_scores.dtype, effective)
     return values.astype(dtype, copy=False)
+
+
+def _softmin_sentence_score(
+    token_scores: Sequence[Any], *, temperature: float = 0.05
+) -> np.ndarray:
+    """One softmin score per sentence from its token scores (cleanlab's private helper of the
+    same name, for code and tests that call it).
+
+    The score of a sentence with token scores ``s`` is ``sum(w * s) / sum(w)`` with weights
+    ``w = exp((1 - s) / temperature)``: it tends to the minimum as the temperature goes to 0
+    and to the mean as it grows.
+
+    Parameters
+    ----------
+    token_scores
+        The scores of each sentence's tokens (lists, arrays or pandas Series).
+    temperature
+        0 gives the minimum and ``inf`` the mean; positive values below ``1e-6``, and negative
+        ones, act as ``1e-6``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per sentence, in the dtype numpy promotes the sentences' scores to (float32
+        stays float32). A sentence without tokens, or with a NaN score, scores NaN.
+
+    Examples
+    --------
+    >>> from tokenclean.token_classification.rank import _softmin_sentence_score
+    >>> scores = [[0.9, 0.6], [0.2, 0.8, 0.8], [0.7]]
+    >>> _softmin_sentence_score(scores).round(6)
+    array([0.600742, 0.200007, 0.7     ])
+    >>> _softmin_sentence_score(scores, temperature=0)
+    array([0.6, 0.2, 0.7])
+    >>> _softmin_sentence_score(scores, temperature=float("inf"))
+    array([0.75, 0.6 , 0.7 ])
+    """
+    temperature = _checked_temperature(temperature)
+    if isinstance(token_scores, (str, bytes)) or not hasattr(token_scores, "__len__"):
+        raise TypeError(
+            f"token_scores must be a list of sentences, not {type(token_scores).__name__}"
+        )
+    sentences = []
+    for s, scores in enumerate(token_scores):
+        values = np.asarray(scores)
+        if values.ndim != 1:
+            raise ValueError(f"token_scores[{s}] has shape {values.shape}; it must be 1-D")
+        if values.size and values.dtype.kind not in "fiub":
+            raise TypeError(f"token_scores[{s}] have dtype {values.dtype}; scores must be numbers")
+        sentences.append(values)
+    lengths = np.array([values.size for values in sentences], dtype=np.int64)
+    present = [values for values in sentences if values.size]
+    dtype = np.result_type(*present) if present else np.dtype(np.float64)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    flat = np.concatenate(present).astype(dtype) if present else np.zeros(0, dtype)
+    result = _sentence_scores(flat, lengths, "softmin", temperature)
+    missing = np.isnan(flat)
+    if missing.any():
+        # the engine skips NaN; numpy (and so cleanlab) lets it through to the score
+        owner = np.repeat(np.arange(lengths.size), lengths)
+        result[owner[missing]] = np.nan
+    return result
 
 
 def get_label_quality_scores(
@@ -208,9 +275,10 @@ def get_label_quality_scores(
     """
     pd = require_pandas("tokenclean.token_classification.rank.get_label_quality_scores")
     if not isinstance(sentence_score_method, str) or sentence_score_method not in SENTENCE_METHODS:
-        raise ValueError(
-            f"sentence_score_method={sentence_score_method!r} is not one of "
-            f"{', '.join(SENTENCE_METHODS)}"
+        # cleanlab asserts here; the phrase is the one its callers (and tests) look for.
+        raise InvalidOptionError(
+            f"sentence_score_method={sentence_score_method!r} is not supported. "
+            f"Select from the following methods: {', '.join(SENTENCE_METHODS)}"
         )
     if not isinstance(token_score_method, str) or token_score_method not in RANKINGS:
         raise ValueError(
