@@ -128,8 +128,8 @@ fn main() {
 }
 
 /// Phase timings (best of ten): `cargo run --release --example core_timing -- N K threads phases [f64]`.
-pub fn phases<T: tokenclean::float::Float>(labels: &[u32], probs: &Probs, threads: usize) {
-    use tokenclean::parallel::Workers;
+pub fn phases<T: tokenclean::phases::Float>(labels: &[u32], probs: &Probs, threads: usize) {
+    use tokenclean::Workers;
     let w = Workers::new(threads);
     let ranges = w.ranges(labels.len());
     let best = |f: &mut dyn FnMut()| {
@@ -141,13 +141,13 @@ pub fn phases<T: tokenclean::float::Float>(labels: &[u32], probs: &Probs, thread
             })
             .fold(f64::MAX, f64::min)
     };
-    let (th, _) = tokenclean::thresholds::confident_thresholds::<T>(labels, probs, &w, &ranges);
+    let (th, _) = tokenclean::phases::confident_thresholds::<T>(labels, probs, &w, &ranges);
     let t = best(&mut || {
-        tokenclean::thresholds::confident_thresholds::<T>(labels, probs, &w, &ranges);
+        tokenclean::phases::confident_thresholds::<T>(labels, probs, &w, &ranges);
     });
     println!("thresholds    {t:.2} ms");
     let t = best(&mut || {
-        tokenclean::joint::scan::<T>(labels, probs, &th, &w, &ranges).expect("valid");
+        tokenclean::phases::scan::<T>(labels, probs, &th, &w, &ranges).expect("valid");
     });
     println!("scan          {t:.2} ms");
     for (name, filter_by) in [

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::filter::{self, FilterBy, Options};
 use crate::float::Float;
 use crate::joint::{self, NEAR_LABEL, OFF_DIAGONAL, PREDICTED_NEQ_GIVEN};
-use crate::pairwise::{Piece, Plan};
+use crate::pairwise::{check_pieces, Piece, Plan};
 use crate::parallel::Workers;
 use crate::prune;
 use crate::ragged::by_dtype;
@@ -73,6 +73,19 @@ pub fn combine_thresholds(
 }
 
 fn thresholds_in<T: Float>(encoded: &[&[u8]], counts: &[usize]) -> Result<Thresholds> {
+    let mismatch = |why: &str| {
+        Error::Invalid(format!(
+            "the threshold summaries do not match the label counts ({why}); did a chunk \
+             change between rounds?"
+        ))
+    };
+    // An encoded value takes 8 bytes, a leaf of up to 128 values 16: more values than the bytes
+    // could describe is a mismatch, refused before planning (plans take memory per value).
+    let bytes: usize = encoded.iter().map(|b| b.len()).sum();
+    let values = total_count(counts)?;
+    if values / 8 > bytes {
+        return Err(mismatch("too few bytes"));
+    }
     let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
     let mut ranges = Vec::new();
     for bytes in encoded {
@@ -81,9 +94,13 @@ fn thresholds_in<T: Float>(encoded: &[&[u8]], counts: &[usize]) -> Result<Thresh
             let pieces = (0..counts.len())
                 .map(|_| Piece::<T>::decode(&mut rest))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::Invalid("truncated threshold summary".into()))?;
+                .ok_or_else(|| mismatch("a summary ends early"))?;
             ranges.push(pieces);
         }
+    }
+    for (c, plan) in plans.iter().enumerate() {
+        check_pieces(plan, ranges.iter().map(|r: &Vec<Piece<T>>| &r[c]))
+            .map_err(|why| mismatch(&format!("class {c}: {why}")))?;
     }
     Ok(thresholds_from_pieces(counts, &plans, ranges))
 }
@@ -161,6 +178,7 @@ pub fn combine_scans(
     opts: &Options,
 ) -> Result<ScanTotals> {
     let k = counts.len();
+    total_count(counts)?;
     let mut joint = vec![0i64; k * k];
     let mut wanted = 0;
     let mut outside = None;
@@ -218,6 +236,29 @@ impl Candidates {
             self.pos.push(item.pos + offset);
         }
     }
+}
+
+/// The number of tokens, from the label counts of the whole dataset (which a client may have
+/// been sent from anywhere: refused if they overflow).
+pub fn total_count(counts: &[usize]) -> Result<usize> {
+    counts
+        .iter()
+        .try_fold(0usize, |a, &c| a.checked_add(c))
+        .ok_or_else(|| Error::Invalid("the label counts add up to more than usize::MAX".into()))
+}
+
+/// The most classes the chunked rounds take: bucket ids (`K * K + K` of them) travel as u32.
+pub const MAX_CLASSES: usize = 65_535;
+
+/// Refuses a number of classes whose bucket ids would not fit u32.
+pub fn check_num_classes(k: usize) -> Result<()> {
+    if k > MAX_CLASSES {
+        return Err(Error::Invalid(format!(
+            "{k} classes; the chunked (Dask) path takes at most {MAX_CLASSES}, as its bucket ids \
+             travel as 32-bit integers (the in-memory functions take any number)"
+        )));
+    }
+    Ok(())
 }
 
 /// What each chunk sends per bucket (indexed as [`Candidates`] buckets): its best `n`,
@@ -281,6 +322,8 @@ pub fn plan_candidates(
     opts: &Options,
     chunks: usize,
 ) -> Result<Take> {
+    check_num_classes(counts.len())?;
+    total_count(counts)?;
     let sizes = bucket_sizes(totals, counts, opts);
     let Some(first) = first else {
         let share = |n: usize| n.min((2 * n).div_ceil(chunks.max(1)) + 16);
@@ -313,6 +356,7 @@ pub fn chunk_candidates(
     opts: &Options,
     offset: usize,
 ) -> Result<Candidates> {
+    check_num_classes(probs.num_classes())?;
     by_dtype!(probs, candidates_in(labels, probs, take, opts, offset))
 }
 
@@ -366,17 +410,9 @@ fn candidates_in<T: Float>(
                 })
                 .collect()
         };
-        for (c, per_class) in prune::rate_pickers::<T>(
-            labels,
-            probs,
-            make,
-            &label_counts(labels, k),
-            None,
-            &w,
-            &ranges,
-        )
-        .into_iter()
-        .enumerate()
+        for (c, per_class) in prune::rate_pickers::<T>(labels, probs, make, None, &w, &ranges)
+            .into_iter()
+            .enumerate()
         {
             for (j, p) in per_class {
                 out.extend(c * k + j, p.into_sorted(), offset);
@@ -404,6 +440,8 @@ pub fn combine_candidates(
     opts: &Options,
 ) -> Result<Vec<usize>> {
     let k = counts.len();
+    check_num_classes(k)?;
+    total_count(counts)?;
     let mut pickers = pick(candidates, &bucket_sizes(totals, counts, opts))?;
     let mut positions = |range: std::ops::Range<usize>| {
         let mut v: Vec<usize> = pickers[range]

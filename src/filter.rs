@@ -330,7 +330,7 @@ fn run<T: Float>(labels: &[u32], probs: &Probs, opts: &Options) -> Result<Vec<us
                 // Tokens topped by their label have no negative margin: most pickers never
                 // need them, so only the others are read first. Listed as u32 (half the
                 // memory of usize) when every position fits.
-                let not_top = u32::try_from(n).is_ok().then(|| {
+                let not_top = positions_fit_u32(n).then(|| {
                     positions(&scan.flags, PREDICTED_NEQ_GIVEN, 0, &w, &ranges, |f| {
                         f as u32
                     })
@@ -625,8 +625,68 @@ fn run_low_memory<T: Float>(
 }
 
 #[cfg(test)]
+thread_local! {
+    /// Set by a test to take the path of datasets of more than 4G tokens on small data.
+    static AS_IF_HUGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether every token position fits u32 (else the noise-rate pass reads all tokens).
+fn positions_fit_u32(n: usize) -> bool {
+    #[cfg(test)]
+    if AS_IF_HUGE.with(|c| c.get()) {
+        return false;
+    }
+    u32::try_from(n).is_ok()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The path of more than 4G tokens (no list of not-top tokens, `not_top = None`) gives the
+    /// answer of the usual path (`Some`), on data where the list matters.
+    #[test]
+    fn the_path_beyond_4g_tokens_gives_the_same_answer() {
+        let (n, k) = (70_000, 5);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut p = ndarray::Array2::<f64>::zeros((n, k));
+        let mut labels = vec![0u32; n];
+        for f in 0..n {
+            let top = (next() % k as u64) as usize;
+            for j in 0..k {
+                p[[f, j]] = (next() % 100) as f64 + if j == top { 150.0 } else { 0.0 };
+            }
+            let total: f64 = p.row(f).sum();
+            p.row_mut(f).mapv_inplace(|v| v / total);
+            labels[f] = if next() % 5 == 0 {
+                (next() % k as u64) as u32
+            } else {
+                top as u32
+            };
+        }
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        for filter_by in ["prune_by_noise_rate", "both"] {
+            for threads in [1, 3] {
+                let opts = Options {
+                    filter_by: FilterBy::parse(filter_by).unwrap(),
+                    threads,
+                    ..Options::default()
+                };
+                let usual = find_label_issues(&labels, &probs, &opts).unwrap();
+                AS_IF_HUGE.with(|c| c.set(true));
+                let huge = find_label_issues(&labels, &probs, &opts);
+                AS_IF_HUGE.with(|c| c.set(false));
+                assert!(usual.len() > 1000, "{filter_by}: {} issues", usual.len());
+                assert_eq!(huge.unwrap(), usual, "{filter_by}, {threads} threads");
+            }
+        }
+    }
 
     #[test]
     fn class_ids_of_a_slice_agree_with_the_general_conversion() {

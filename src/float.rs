@@ -1,8 +1,32 @@
-//! The two float types and numpy's summation order.
+//! The two float types of the probabilities, and a borrowed block of either. The bottom of
+//! the layers float -> ragged (blocks laid end to end) and of simd -> lanes: this module reads
+//! the row kernels from `simd` and imports nothing else of the crate.
 
-use crate::ragged::Block;
+use ndarray::ArrayView2;
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// One borrowed (rows, K) block of probabilities.
+#[derive(Clone, Debug)]
+pub enum Block<'a> {
+    F32(ArrayView2<'a, f32>),
+    F64(ArrayView2<'a, f64>),
+}
+
+impl Block<'_> {
+    pub fn nrows(&self) -> usize {
+        match self {
+            Block::F32(v) => v.nrows(),
+            Block::F64(v) => v.nrows(),
+        }
+    }
+    pub fn ncols(&self) -> usize {
+        match self {
+            Block::F32(v) => v.ncols(),
+            Block::F64(v) => v.ncols(),
+        }
+    }
+}
 
 /// float32 or float64, with arithmetic done in the type itself as numpy does it.
 pub trait Float:
@@ -122,8 +146,6 @@ macro_rules! impl_float {
 impl_float!(f32, false, F32, F64, ge_mask_argmax_f32, margin_mask_f32);
 impl_float!(f64, true, F64, F32, ge_mask_argmax_f64, margin_mask_f64);
 
-pub use crate::pairwise::pairwise_sum;
-
 /// numpy's order of floats: -0.0 equals 0.0 (NaN never reaches here; it sorts last).
 #[inline]
 pub fn cmp_f64(a: f64, b: f64) -> std::cmp::Ordering {
@@ -158,5 +180,25 @@ mod tests {
         assert_eq!(truncate_like_numpy(-0.7), 0);
         assert_eq!(truncate_like_numpy(f64::NAN), i64::MIN);
         assert_eq!(truncate_like_numpy(f64::INFINITY), i64::MIN);
+    }
+
+    #[test]
+    fn float32_cuts_at_or_above_compare_like_float64() {
+        for cut in [
+            0.1f64,
+            0.7 - 1e-6,
+            2.0 - 1e-6,
+            1.0,
+            2e-6 - 1e-6,
+            0.0,
+            -0.3,
+            1e-45,
+        ] {
+            let up = f32::at_or_above(cut);
+            let b = up.to_bits();
+            for v in [b.wrapping_sub(1), b, b + 1].map(f32::from_bits) {
+                assert_eq!(v >= up, v as f64 >= cut, "cut {cut} value {v}");
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! its given label; and the calibration that rescales those counts to the label counts.
 
 use crate::error::{Error, Result};
-use crate::float::{cmp_f64, pairwise_sum, round_half_even, Float};
+use crate::float::{cmp_f64, round_half_even, Float};
+use crate::pairwise::pairwise_sum;
 use crate::parallel::Workers;
 use crate::ragged::Probs;
 use crate::thresholds::{check_row, Outside, Thresholds, SLACK};

@@ -1,8 +1,6 @@
 //! Row kernels written in fixed groups of four lanes, a shape LLVM turns into packed compares
 //! and `movmsk` on any x86-64 (no intrinsics, no `unsafe`).
 
-use crate::float::Float;
-
 /// Bit `j` set where `pred(a[j], b[j])`, for the first `min(len, 64)` lanes.
 #[inline(always)]
 pub fn mask<A: Copy, B: Copy>(a: &[A], b: &[B], pred: impl Fn(A, B) -> bool) -> u64 {
@@ -24,9 +22,10 @@ pub fn mask<A: Copy, B: Copy>(a: &[A], b: &[B], pred: impl Fn(A, B) -> bool) -> 
     m
 }
 
-/// The largest value of a non-empty row without NaN (`v > best` keeps the earlier of ties).
-#[inline(always)]
-pub fn max<T: Float>(row: &[T]) -> T {
+/// The largest value of a non-empty row without NaN (`v > best` keeps the earlier of ties);
+/// the reference the tests compare the kernels' maximum with.
+#[cfg(test)]
+pub fn max<T: Copy + PartialOrd>(row: &[T]) -> T {
     let mut acc = [row[0]; 4];
     let mut chunks = row.chunks_exact(4);
     for x in &mut chunks {
@@ -44,7 +43,7 @@ pub fn max<T: Float>(row: &[T]) -> T {
 /// In one sweep of a non-empty row without NaN: the [`mask`] of `pred(row[j], other[j])`, the
 /// row's maximum and the index of its first occurrence (as `np.argmax`).
 #[inline(always)]
-pub fn mask_and_argmax<T: Float, B: Copy>(
+pub fn mask_and_argmax<T: Copy + PartialOrd, B: Copy>(
     row: &[T],
     other: &[B],
     pred: impl Fn(T, B) -> bool,

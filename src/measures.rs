@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn softmin_between_min_and_mean() {
-        let o = Offsets::from_lengths([3, 0, 1]);
+        let o = Offsets::from_lengths([3, 0, 1]).unwrap();
         let x = [0.9, 0.1, 0.5, 0.7];
         let m = sentence_scores(&x, &o, SentenceScore::Min);
         assert_eq!(m[0], 0.1);

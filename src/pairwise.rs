@@ -249,7 +249,47 @@ impl<T: Float> PieceBuilder<T> {
     }
 }
 
-/// Completes a summation from the pieces of all workers, given in value order.
+/// Checks that `pieces` (in value order) cover the leaves of `plan` exactly once each: every
+/// leaf held whole by one piece, or cut into parts that follow on from each other and fill it.
+/// Pieces that came from elsewhere (another process, a chunk that changed between rounds) must
+/// pass this before [`assemble`], which assumes it.
+pub fn check_pieces<'a, T: 'a>(
+    plan: &Plan,
+    pieces: impl IntoIterator<Item = &'a Piece<T>>,
+) -> Result<(), String> {
+    let leaves = plan.num_leaves();
+    let mut whole = vec![false; leaves];
+    let mut filled = vec![0usize; leaves];
+    let leaf_len = |leaf: usize| {
+        let (a, b) = plan.leaf(leaf);
+        b - a
+    };
+    for piece in pieces {
+        for &(leaf, _) in &piece.whole {
+            if leaf >= leaves || whole[leaf] || filled[leaf] > 0 {
+                return Err(format!("leaf {leaf} is not a free leaf of {leaves}"));
+            }
+            whole[leaf] = true;
+        }
+        for (leaf, first, values) in &piece.cut {
+            let leaf = *leaf;
+            if leaf >= leaves || whole[leaf] || *first != filled[leaf] {
+                return Err(format!("leaf {leaf} part at {first} does not follow on"));
+            }
+            filled[leaf] += values.len();
+            if filled[leaf] > leaf_len(leaf) {
+                return Err(format!("leaf {leaf} holds more values than its length"));
+            }
+        }
+    }
+    match (0..leaves).find(|&l| !whole[l] && filled[l] != leaf_len(l)) {
+        Some(l) => Err(format!("leaf {l} is incomplete")),
+        None => Ok(()),
+    }
+}
+
+/// Completes a summation from the pieces of all workers, given in value order (see
+/// [`check_pieces`]).
 pub fn assemble<T: Float>(plan: &Plan, pieces: impl IntoIterator<Item = Piece<T>>) -> T {
     let mut sums: Vec<Option<T>> = vec![None; plan.num_leaves()];
     let mut parts: Vec<Vec<T>> = vec![Vec::new(); plan.num_leaves()];

@@ -36,14 +36,19 @@ fn pools() -> &'static Mutex<Pools> {
 }
 
 /// Number of threads when the caller does not say: `TOKENCLEAN_NUM_THREADS`, else the
-/// machine's available parallelism; at most [`MAX_THREADS`].
+/// machine's available parallelism; at most [`MAX_THREADS`]. Read once, on the first call: the
+/// binding makes that call at import, with the GIL held, since reading the environment races
+/// with `os.environ` writes from other Python threads.
 pub fn default_threads() -> usize {
-    std::env::var("TOKENCLEAN_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(MAX_THREADS)
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("TOKENCLEAN_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .min(MAX_THREADS)
+    })
 }
 
 fn pool(threads: usize) -> Option<Arc<ThreadPool>> {

@@ -14,31 +14,10 @@ macro_rules! by_dtype {
 pub(crate) use by_dtype;
 
 use crate::error::{Error, Result};
+pub use crate::float::Block;
 use crate::float::Float;
 use ndarray::ArrayView2;
 use std::ops::Range;
-
-/// One borrowed (rows, K) block of probabilities.
-#[derive(Clone, Debug)]
-pub enum Block<'a> {
-    F32(ArrayView2<'a, f32>),
-    F64(ArrayView2<'a, f64>),
-}
-
-impl Block<'_> {
-    pub fn nrows(&self) -> usize {
-        match self {
-            Block::F32(v) => v.nrows(),
-            Block::F64(v) => v.nrows(),
-        }
-    }
-    pub fn ncols(&self) -> usize {
-        match self {
-            Block::F32(v) => v.ncols(),
-            Block::F64(v) => v.ncols(),
-        }
-    }
-}
 
 /// A token position as lists of rows store it (u32 halves the memory when positions fit).
 pub trait Position: Copy {
@@ -307,14 +286,17 @@ pub struct Offsets {
 }
 
 impl Offsets {
-    pub fn from_lengths(lengths: impl IntoIterator<Item = usize>) -> Self {
+    /// Fails if the lengths add up to more than `usize::MAX` (only made-up lengths can).
+    pub fn from_lengths(lengths: impl IntoIterator<Item = usize>) -> Result<Self> {
         let mut starts = vec![0];
-        let mut n = 0;
+        let mut n = 0usize;
         for len in lengths {
-            n += len;
+            n = n.checked_add(len).ok_or_else(|| {
+                Error::Invalid("sentence lengths add up to more tokens than memory can hold".into())
+            })?;
             starts.push(n);
         }
-        Offsets { starts }
+        Ok(Offsets { starts })
     }
     pub fn num_tokens(&self) -> usize {
         self.starts.last().copied().unwrap_or(0)
@@ -434,7 +416,7 @@ mod tests {
 
     #[test]
     fn offsets_locate_tokens_past_empty_sentences() {
-        let o = Offsets::from_lengths([2, 0, 3]);
+        let o = Offsets::from_lengths([2, 0, 3]).unwrap();
         assert_eq!(o.locate(0), (0, 0));
         assert_eq!(o.locate(2), (2, 0));
         assert_eq!(o.locate(4), (2, 2));
@@ -443,7 +425,7 @@ mod tests {
 
     #[test]
     fn many_tokens_are_located_as_one_at_a_time() {
-        let o = Offsets::from_lengths((0..3000).map(|i| (i * 7) % 13));
+        let o = Offsets::from_lengths((0..3000).map(|i| (i * 7) % 13)).unwrap();
         let flat: Vec<usize> = (0..o.num_tokens()).rev().step_by(3).collect();
         let one: Vec<(usize, usize)> = flat.iter().map(|&f| o.locate(f)).collect();
         assert_eq!(o.locate_all(&flat), one);

@@ -106,11 +106,6 @@ impl Smallest {
         }
     }
 
-    /// How many items it keeps.
-    pub fn capacity(&self) -> usize {
-        self.n
-    }
-
     /// The largest key still accepted (+inf until the selection is full).
     pub fn limit(&self) -> f64 {
         self.limit
@@ -202,7 +197,8 @@ impl Smallest {
     }
 }
 
-/// Sorts by (key, position), i.e. a stable ascending argsort of the keys.
+/// Sorts by (key, position), i.e. a stable ascending argsort of the keys (the tests' reference).
+#[cfg(test)]
 pub fn rank(items: &mut [Keyed]) {
     items.sort_unstable();
 }

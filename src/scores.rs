@@ -1,7 +1,8 @@
 //! Label quality scores of single tokens (lower = more likely mislabeled).
 
 use crate::error::{Error, Result};
-use crate::float::{pairwise_sum, Float};
+use crate::float::Float;
+use crate::pairwise::pairwise_sum;
 use crate::thresholds::Thresholds;
 
 /// How to score a token.

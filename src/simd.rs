@@ -5,6 +5,11 @@
 //! scalar tail); the portable ones stay the fallback and the reference of the tests.
 //!
 //! `TOKENCLEAN_SIMD=baseline` keeps the baseline code (for comparing the two).
+//!
+//! Measured (issue 21 review; 1M tokens, one thread, `benches/compare_cleanlab.py`): the
+//! intrinsics row kernels gain about 10% at K=9 float32 and nothing measurable at K=37
+//! float64; recompiling the closures for AVX2 without intrinsics measures the same as the
+//! baseline build. Only the first clears the project's 5% bar.
 
 /// Calls `f`, with everything inlined into it compiled for AVX2 and FMA when the CPU has them.
 /// Closures meant to run wide must be `#[inline(always)]` down to the row kernels.
@@ -36,7 +41,8 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Whether [`wide`] runs the AVX2 build.
+/// Whether [`wide`] runs the AVX2 build. Decided once (`TOKENCLEAN_SIMD` is read on the first
+/// call, which the binding makes at import, with the GIL held).
 pub fn avx2_enabled() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -226,8 +232,23 @@ mod tests {
     use crate::lanes;
 
     /// Rows with ties, the maximum anywhere (last lane included) and every length to 64.
+    /// Without the AVX2 build (another CPU, or `TOKENCLEAN_SIMD=baseline`) both sides would be
+    /// the portable kernels: ignored off x86-64, and reported as skipped on a CPU without AVX2.
     #[test]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        ignore = "the AVX2 build exists only on x86-64"
+    )]
     fn wide_kernels_match_the_portable_ones() {
+        if !avx2_enabled() {
+            // Straight to stderr: the harness would swallow eprintln! of a passing test.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED wide_kernels_match_the_portable_ones: the AVX2 build does not run here"
+            );
+            return;
+        }
         for k in 1..=64usize {
             for shift in 0..k {
                 let row: Vec<f64> = (0..k)
@@ -245,27 +266,6 @@ mod tests {
                 assert_eq!(ge_mask_argmax_f32(&row32, &cut32), want32);
                 assert_eq!((want32.0, want32.2), (want.0, want.2));
                 assert_eq!(margin_mask_f32(&row32, pc as f32, &cut32), margins);
-            }
-        }
-    }
-
-    #[test]
-    fn float32_cuts_at_or_above_compare_like_float64() {
-        use crate::float::Float;
-        for cut in [
-            0.1f64,
-            0.7 - 1e-6,
-            2.0 - 1e-6,
-            1.0,
-            2e-6 - 1e-6,
-            0.0,
-            -0.3,
-            1e-45,
-        ] {
-            let up = f32::at_or_above(cut);
-            let b = up.to_bits();
-            for v in [b.wrapping_sub(1), b, b + 1].map(f32::from_bits) {
-                assert_eq!(v >= up, v as f64 >= cut, "cut {cut} value {v}");
             }
         }
     }

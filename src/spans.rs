@@ -586,7 +586,7 @@ mod tests {
     }
 
     fn spans_of(labels: &[u32], scheme: Scheme) -> (Vec<(usize, usize, u32)>, Vec<usize>) {
-        let offsets = Offsets::from_lengths([labels.len()]);
+        let offsets = Offsets::from_lengths([labels.len()]).unwrap();
         let (s, m) = group(labels, &offsets, &tagset(scheme)).unwrap_or_else(|e| panic!("{e}"));
         (
             (0..s.len())
@@ -630,7 +630,7 @@ mod tests {
 
     #[test]
     fn spans_stop_at_sentence_ends() {
-        let offsets = Offsets::from_lengths([2, 0, 2]);
+        let offsets = Offsets::from_lengths([2, 0, 2]).unwrap();
         let (s, _) =
             group(&[0, 1, 2, 2], &offsets, &tagset(Scheme::Iob2)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.sentence, vec![0, 2]);
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn bad_labels_are_errors() {
-        let offsets = Offsets::from_lengths([2]);
+        let offsets = Offsets::from_lengths([2]).unwrap();
         assert!(matches!(
             group(&[0, 9], &offsets, &tagset(Scheme::Iob2)),
             Err(Error::BadLabel { row: 1, .. })
@@ -656,7 +656,7 @@ mod tests {
             [0.3, 0.25, 0.35, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01],
         ];
         let probs = Probs::from_view_f64(p.view()).unwrap_or_else(|e| panic!("{e}"));
-        let offsets = Offsets::from_lengths([2]);
+        let offsets = Offsets::from_lengths([2]).unwrap();
         let path = viterbi(&probs, &offsets, &tagset(Scheme::Iob2), 1.0, 1)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(path, vec![0, 0]);
@@ -672,7 +672,7 @@ mod tests {
 
     #[test]
     fn compare_names_each_kind() {
-        let offsets = Offsets::from_lengths([12]);
+        let offsets = Offsets::from_lengths([12]).unwrap();
         let t = tagset(Scheme::Iob2);
         // given:     B-PER O B-LOC I-LOC O   O     B-PER B-LOC O I-PER O O
         // predicted: B-LOC O B-LOC O     O   B-PER B-PER I-PER O B-PER O O

@@ -549,7 +549,8 @@ fn check(seed: u64) -> Result<(), String> {
             }
             // every index maps back to a real (sentence, token)
             let sizes: Vec<usize> = case.blocks.iter().map(|b| b.view64().nrows()).collect();
-            let offsets = Offsets::from_lengths(sizes.iter().copied());
+            let offsets =
+                Offsets::from_lengths(sizes.iter().copied()).map_err(|e| e.to_string())?;
             for (f, (s, t)) in v.iter().zip(offsets.locate_all(v)) {
                 if t >= sizes[s] || offsets.bounds(s).0 + t != *f {
                     return fail(format!("index {f} located at ({s}, {t})"));
@@ -682,4 +683,137 @@ fn removals_near_the_i64_limits_do_not_overflow() {
         }
     }
     assert!(panics.is_empty(), "panicked for: {panics:?}");
+}
+
+/// Random bytes, and real summaries cut anywhere and then damaged: `Piece::decode` never
+/// panics; pieces that pass `check_pieces` assemble without panicking, to numpy's sum when
+/// undamaged.
+#[test]
+fn pieces_decode_check_and_assemble_without_panicking() {
+    use tokenclean::{assemble, check_pieces, pairwise_sum, Piece, PieceBuilder, Plan};
+    let iters = env_u64("TOKENCLEAN_FUZZ_ITERS").map_or(2_000, |n| n / 2);
+    for seed in 0..iters {
+        let mut rng = Rng::new(seed ^ 0xDEC0DE);
+        // arbitrary bytes
+        let junk: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+        let mut rest = junk.as_slice();
+        while let Some(p) = Piece::<f32>::decode(&mut rest) {
+            let plan = Plan::new(rng.below(1000));
+            let pieces = vec![p];
+            if check_pieces(&plan, &pieces).is_ok() {
+                assemble(&plan, pieces);
+            }
+        }
+        // a real summation cut into pieces
+        let n = rng.below(1500);
+        let values: Vec<f64> = (0..n).map(|_| rng.unit()).collect();
+        let plan = Plan::new(n);
+        let mut cuts: Vec<usize> = (0..rng.below(5)).map(|_| rng.below(n + 1)).collect();
+        cuts.extend([0, n]);
+        cuts.sort_unstable();
+        let mut bytes = Vec::new();
+        for w in cuts.windows(2) {
+            let mut b = PieceBuilder::new(&plan, w[0]);
+            for &v in &values[w[0]..w[1]] {
+                b.push(&plan, v);
+            }
+            b.finish().encode(&mut bytes);
+        }
+        let damaged = rng.one_in(2) && !bytes.is_empty();
+        if damaged {
+            match rng.below(3) {
+                0 => {
+                    let i = rng.below(bytes.len());
+                    bytes[i] ^= 1 << rng.below(8);
+                }
+                1 => bytes.truncate(rng.below(bytes.len())),
+                _ => {
+                    let i = rng.below(bytes.len());
+                    bytes.insert(i, rng.next() as u8);
+                }
+            }
+        }
+        let mut rest = bytes.as_slice();
+        let mut pieces = Vec::new();
+        while let Some(p) = Piece::<f64>::decode(&mut rest) {
+            pieces.push(p);
+        }
+        let plan_n = if rng.one_in(4) { rng.below(1500) } else { n };
+        let plan = Plan::new(plan_n);
+        match check_pieces(&plan, &pieces) {
+            Ok(()) => {
+                let sum = assemble(&plan, pieces);
+                if !damaged && plan_n == n {
+                    assert_eq!(
+                        sum.to_bits(),
+                        pairwise_sum(&values).to_bits(),
+                        "seed {seed}"
+                    );
+                }
+            }
+            Err(_) => assert!(damaged || plan_n != n, "seed {seed}: valid pieces refused"),
+        }
+    }
+}
+
+/// The chunk combiners on summaries that no chunk could have sent: `Ok` or `Err`, never a
+/// panic.
+#[test]
+fn chunk_combiners_never_panic() {
+    use tokenclean::chunks::{self, Candidates, ScanSummary, ScanTotals};
+    let iters = env_u64("TOKENCLEAN_FUZZ_ITERS").map_or(3_000, |n| n);
+    for seed in 0..iters {
+        let mut rng = Rng::new(seed ^ 0xC0B1);
+        let k = rng.range(1, 4);
+        let counts: Vec<usize> = (0..k)
+            .map(|_| {
+                if rng.one_in(20) {
+                    rng.next() as usize
+                } else {
+                    rng.below(40)
+                }
+            })
+            .collect();
+        let opts = Options {
+            filter_by: FilterBy::parse(rng.pick(&FilterBy::NAMES)).unwrap(),
+            min_examples_per_class: rng.pick(&[0.0, 1.0, 5.0]),
+            frac_noise: rng.pick(&[0.0, 0.5, 1.0]),
+            ..Options::default()
+        };
+        let bytes: Vec<u8> = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let _ = chunks::combine_thresholds(&[&bytes], &counts, rng.one_in(2));
+            let scans = (0..rng.below(3))
+                .map(|_| {
+                    Ok(ScanSummary {
+                        joint: (0..rng.below(2 * k * k + 1))
+                            .map(|_| rng.below(50) as i64 - 5)
+                            .collect(),
+                        off_diagonal_not_near: rng.below(100),
+                        outside_unit: None,
+                    })
+                })
+                .collect();
+            let totals = chunks::combine_scans(scans, &counts, &opts).unwrap_or(ScanTotals {
+                prune_counts: rng.one_in(2).then(|| {
+                    (0..rng.below(2 * k * k + 1))
+                        .map(|_| rng.below(30) as i64)
+                        .collect()
+                }),
+                wanted: rng.below(100),
+            });
+            let m = rng.below(20);
+            let candidates = Candidates {
+                bucket: (0..m).map(|_| rng.below(k * k + k + 2) as u32).collect(),
+                key: (0..m).map(|_| rng.unit()).collect(),
+                pos: (0..m + usize::from(rng.one_in(5)))
+                    .map(|_| rng.below(200))
+                    .collect(),
+            };
+            let _ = chunks::plan_candidates(None, &totals, &counts, &opts, rng.below(4));
+            let _ = chunks::plan_candidates(Some(&candidates), &totals, &counts, &opts, 2);
+            let _ = chunks::combine_candidates(&candidates, &totals, &counts, &opts);
+        }));
+        assert!(outcome.is_ok(), "seed {seed}: a combiner panicked");
+    }
 }

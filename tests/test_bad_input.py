@@ -827,3 +827,11 @@ def test_malformed_input_raises_a_clean_error(call: Callable[[], Any]) -> None:
         assert str(exc), "the message must say what is wrong"
     else:
         pytest.fail("malformed input was accepted")
+
+
+def test_sentence_lengths_that_overflow_are_refused_not_a_panic() -> None:
+    from tokenclean import _core
+
+    lengths = np.array([2**62] * 4 + [0], np.int64)  # adds up to 2**64: wraps to 0 unchecked
+    with pytest.raises(ValueError, match="sentence lengths add up to more tokens"):
+        _core.sentence_scores(np.zeros(0), lengths)

@@ -7,6 +7,7 @@ chunkings (the rounds do not depend on where they run).
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import re
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from conftest import (
     run_readme_example,
 )
 from conftest import sentence_dataset as dataset
+from tokenclean import _core
 from tokenclean import dask as tcd
 from tokenclean.datasets import load_wnut17_sample
 from tokenclean.token_classification.filter import find_label_issues_flat
@@ -232,3 +234,115 @@ def test_the_readme_example_runs_and_prints_the_flat_answer(tmp_path: Path) -> N
         [len(s) for s in sample.labels],
     )
     assert stdout.strip() == str(want[:3])
+
+
+def test_more_classes_than_bucket_ids_hold_are_refused() -> None:
+    k = 65_536
+    p = np.full((2, k), 1.0 / k, np.float32)
+    labels = np.array([0, 1])
+    with pytest.raises(ValueError, match="65536 classes; the chunked"):
+        tcd.find_label_issues(labels, da.from_array(p, chunks=(1, k)), [2])
+
+
+def _round2(
+    labels: np.ndarray, p: np.ndarray, edges: list[int], k: int
+) -> tuple[list[bytes], np.ndarray]:
+    """Every chunk's encoded threshold summary, as ``tokenclean.dask`` computes them."""
+    counts = np.bincount(labels, minlength=k).astype(np.int64)
+    parts = []
+    for a, b in zip(edges, edges[1:]):
+        first = np.bincount(labels[:a], minlength=k).astype(np.int64)
+        parts.append(_core.chunk_thresholds(labels[a:b], p[a:b], first, counts))
+    return parts, counts
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 700),
+    cut=st.floats(0, 1),
+    damage=st.sampled_from(["byte", "truncate", "swap", "changed chunk", "counts", "none"]),
+    where=st.floats(0, 1),
+)
+def test_the_threshold_combiner_refuses_summaries_that_do_not_fit(
+    seed: int, n: int, cut: float, damage: str, where: float
+) -> None:
+    """A chunk that changed between rounds, a damaged or truncated summary, or counts of
+    another dataset give the exact thresholds or a ValueError, never a panic."""
+    k = 3
+    labels, p, _ = dataset(n, k, np.float64, seed=seed % 1000)
+    labels = labels.astype(np.int64)
+    mid = int(cut * n)
+    edges = [0, mid, n] if 0 < mid < n else [0, n]
+    parts, counts = _round2(labels, p, edges, k)
+    expected = _core.confident_thresholds(labels, p)
+    if damage == "byte":
+        i, blob = int(where * (len(parts) - 1)), bytearray(parts[0])
+        blob[int(where * (len(blob) - 1))] ^= 0x5A
+        parts[i] = bytes(blob)
+    elif damage == "truncate":
+        parts[-1] = parts[-1][: int(where * len(parts[-1]))]
+    elif damage == "swap":
+        parts.reverse()
+    elif damage == "changed chunk":
+        other = labels.copy()
+        other[int(where * (n - 1))] = (other[int(where * (n - 1))] + 1) % k
+        parts[-1] = _round2(other, p, edges, k)[0][-1]
+    elif damage == "counts":
+        counts = counts.copy()
+        counts[int(where * (k - 1))] += 1 + int(where * 1e15)
+    try:
+        got, _ = _core.combine_thresholds(parts, counts, True)
+    except ValueError as e:
+        assert damage != "none" and "do not match" in str(e)
+        return
+    if damage == "none" or (damage == "swap" and len(parts) == 1):
+        np.testing.assert_array_equal(got, expected)
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    blobs=st.lists(st.binary(max_size=200), max_size=3),
+    counts=st.lists(st.integers(0, 2**62), min_size=1, max_size=4),
+    float64=st.booleans(),
+)
+def test_the_threshold_combiner_never_panics_on_arbitrary_bytes(
+    blobs: list[bytes], counts: list[int], float64: bool
+) -> None:
+    with contextlib.suppress(ValueError):
+        _core.combine_thresholds(blobs, np.array(counts, np.int64), float64)
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    joints=st.lists(st.lists(st.integers(-(2**40), 2**40), min_size=0, max_size=10), max_size=3),
+    counts=st.lists(st.integers(0, 50), min_size=1, max_size=3),
+    wanted=st.integers(0, 100),
+    bucket=st.lists(st.integers(0, 20), max_size=6),
+    filter_by=st.sampled_from(FILTER_BY),
+    chunks=st.integers(0, 4),
+)
+def test_the_other_combiners_never_panic(
+    joints: list[list[int]],
+    counts: list[int],
+    wanted: int,
+    bucket: list[int],
+    filter_by: str,
+    chunks: int,
+) -> None:
+    """Summaries that no chunk could have sent give an answer or a ValueError."""
+    c = np.array(counts, np.int64)
+    lengths = np.array([c.sum()], np.int64)
+    parts = [(np.array(j, np.int64), 0, None, None) for j in joints]
+    b = np.array(bucket, np.uint32)
+    key = np.linspace(0, 1, len(bucket))
+    pos = np.arange(len(bucket), dtype=np.int64)
+    prune = None
+    with contextlib.suppress(ValueError):
+        prune, wanted = _core.combine_scans(parts, c, lengths, filter_by=filter_by)
+    with contextlib.suppress(ValueError):
+        _core.plan_candidates((b, key, pos), prune, wanted, c, chunks, filter_by=filter_by)
+    with contextlib.suppress(ValueError):
+        _core.combine_candidates(b, key, pos, prune, wanted, c, filter_by=filter_by)
+    with contextlib.suppress(ValueError):
+        _core.combine_issues(key, pos, lengths, int(c.sum()))

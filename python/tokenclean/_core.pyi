@@ -25,6 +25,7 @@ __all__ = [
     "kernels",
     "label_quality_scores",
     "plan_candidates",
+    "round_preserving_sums",
     "sentence_scores",
     "spans_compare",
     "spans_decode",
@@ -83,7 +84,9 @@ def label_quality_scores(
     *,
     numpy_layout: bool = True,
     n_jobs: int | None = None,
+    lengths: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.floating[Any]]: ...
+def round_preserving_sums(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ...
 def sentence_scores(
     scores: npt.NDArray[np.float64],
     lengths: npt.NDArray[np.int64],

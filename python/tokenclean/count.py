@@ -71,29 +71,6 @@ def _column_major(matrix: np.ndarray) -> bool:
     return rows > 1 and cols > 1 and abs(matrix.strides[0]) < abs(matrix.strides[1])
 
 
-def _round_keeping_total(values: np.ndarray) -> np.ndarray:
-    """Round a float64 row half-to-even, then move units so the row keeps its rounded total.
-
-    Units go to the entries whose rounding lost the most (removed from those that gained the
-    most); among equal remainders the later entry gains first and the earlier loses first.
-    """
-    ints = np.round(values)
-    target = np.round(np.sum(values))
-    current = np.round(np.sum(ints))
-    while abs(current - target) > 1e-6:
-        gap = np.round(target - current)
-        step = -1.0 if gap < 0 else 1.0
-        moves = min(int(abs(gap)), values.size)
-        order = np.argsort(values - ints, kind="stable")
-        if step > 0:
-            order = order[::-1]
-        ints[order[:moves]] += step
-        previous, current = current, np.round(np.sum(ints))
-        if current == previous:  # no representable progress; cleanlab would loop forever
-            break
-    return ints.astype(np.int64)
-
-
 def _calibrate_in_numpy(matrix: np.ndarray, counts: np.ndarray) -> IntMatrix:
     """Calibration of a floating-point joint, with numpy's own arithmetic and sum orders."""
     row_totals = np.clip(matrix.sum(axis=1), _TINY, None)
@@ -101,8 +78,10 @@ def _calibrate_in_numpy(matrix: np.ndarray, counts: np.ndarray) -> IntMatrix:
     # result in the input's memory order, which decides the order of the grand total below.
     scaled = (matrix.T / row_totals * counts).T
     scaled = scaled / np.clip(np.sum(scaled), _TINY, None) * counts.sum()
-    rounded = [_round_keeping_total(np.asarray(row, dtype=np.float64)) for row in scaled]
-    return np.array(rounded, dtype=np.int64).reshape(matrix.shape)
+    # The arithmetic above follows numpy's dtype and reduction order; the rounding rule lives
+    # in the engine, once.
+    rounded: IntMatrix = _core.round_preserving_sums(np.ascontiguousarray(scaled, np.float64))
+    return rounded.reshape(matrix.shape)
 
 
 def _confident_joint(

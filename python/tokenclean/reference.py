@@ -213,6 +213,8 @@ def round_preserving_sum(x: ArrayLike) -> IntArray:
       rounded-up ones, ties by position);
     * to step *up*, the first ``d`` entries of the *reversed* order, so among
       equal fractional parts the later position is raised first.
+
+    A step that leaves the rounded total unchanged ends the loop.
     """
     floats = np.asarray(x, dtype=np.float64).reshape(-1)
     ints = np.round(floats)
@@ -227,7 +229,11 @@ def round_preserving_sum(x: ArrayLike) -> IntArray:
             order = order[::-1]
         chosen = order[:n_changes]
         ints[chosen] = ints[chosen] + step
-        current = np.round(_pairwise_sum(ints))
+        previous, current = current, np.round(_pairwise_sum(ints))
+        if current == previous:
+            # No representable progress (values past 2**53, or no entry to move): cleanlab
+            # loops forever here; the engine stops, and so does the oracle.
+            break
     with np.errstate(invalid="ignore"):
         return ints.astype(np.int64)
 

@@ -4,7 +4,10 @@
 //! any engine can ship. An invalid value a worker finds travels back as data (a "flaw") so the
 //! client reports the first of the whole dataset, naming its sentence and token.
 
-use super::{block, borrow, core_error, options, sentence_offsets, without_gil, Where};
+use super::arrays::{block, borrow, sentence_offsets};
+use super::errors::{core_error, Where};
+use super::options::options;
+use super::threads::without_gil;
 use crate::chunks::{self, Candidates, ScanSummary, ScanTotals};
 use crate::error::Error;
 use crate::filter::{self, Options};
@@ -150,6 +153,7 @@ fn combine_counts<'py>(
     options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let mut opts = self::options(options)?;
+    chunks::check_num_classes(k).map_err(|e| core_error(e, &Where::Flat))?;
     let offsets = sentence_offsets(lengths, n)?;
     let at = Where::Sentences(&offsets);
     if n == 0 {
@@ -162,7 +166,9 @@ fn combine_counts<'py>(
         }
         let part = part.ok_or_else(|| PyValueError::new_err("a chunk summary has no counts"))?;
         for (t, c) in counts.iter_mut().zip(vec_of(&part, "counts")?) {
-            *t += c;
+            *t = t
+                .checked_add(c)
+                .ok_or_else(|| PyValueError::new_err("the chunks' label counts overflow"))?;
         }
     }
     let mut present = (0..k).filter(|&c| counts[c] > 0);
@@ -212,7 +218,7 @@ fn combine_thresholds<'py>(
 ) -> PyResult<(Bound<'py, PyArray1<f64>>, bool)> {
     let counts = vec_of(&counts, "counts")?;
     let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let t = chunks::combine_thresholds(&slices, &counts, float64)
+    let t = without_gil(py, || chunks::combine_thresholds(&slices, &counts, float64))
         .map_err(|e| core_error(e, &Where::Flat))?;
     Ok((t.values.into_pyarray(py), t.wide))
 }
@@ -278,7 +284,8 @@ fn combine_scans<'py>(
 ) -> PyResult<(Option<Bound<'py, PyArray1<i64>>>, usize)> {
     let opts = self::options(options)?;
     let counts = vec_of(&counts, "counts")?;
-    let offsets = sentence_offsets(lengths, counts.iter().sum())?;
+    let n = chunks::total_count(&counts).map_err(|e| core_error(e, &Where::Flat))?;
+    let offsets = sentence_offsets(lengths, n)?;
     let scans = parts
         .into_iter()
         .map(
@@ -297,7 +304,7 @@ fn combine_scans<'py>(
             },
         )
         .collect::<PyResult<Vec<_>>>()?;
-    let t = chunks::combine_scans(scans, &counts, &opts)
+    let t = without_gil(py, || chunks::combine_scans(scans, &counts, &opts))
         .map_err(|e| core_error(e, &Where::Sentences(&offsets)))?;
     Ok((t.prune_counts.map(|p| p.into_pyarray(py)), t.wanted))
 }
@@ -395,6 +402,7 @@ fn chunk_candidates<'py>(
 ) -> PyResult<CandidateArrays<'py>> {
     let opts = self::options(options)?;
     let k = pred_probs.shape().get(1).copied().unwrap_or(0);
+    chunks::check_num_classes(k).map_err(|e| core_error(e, &Where::Flat))?;
     let mut plan: chunks::Take = vec![None; k * k + k];
     let (bucket, size, key, pos) = take;
     let (bucket, size, key, pos) = (

@@ -1,6 +1,7 @@
 //! Binding of variation n-grams ([`crate::ngrams`]) for `tokenclean.ngrams`.
 
-use super::{core_error, without_gil, Where};
+use super::errors::{core_error, Where};
+use super::threads::without_gil;
 use crate::ngrams::{self, NgramOptions};
 use crate::ragged::Offsets;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -66,7 +67,8 @@ fn variation_ngrams<'py>(
             raw.len()
         )));
     }
-    let offsets = Offsets::from_lengths(lens.iter().copied());
+    let offsets =
+        Offsets::from_lengths(lens.iter().copied()).map_err(|e| core_error(e, &Where::Flat))?;
     let mut ids = Vec::with_capacity(n);
     for (f, &x) in raw.iter().enumerate() {
         let id = u32::try_from(x).map_err(|_| {

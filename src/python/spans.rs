@@ -1,7 +1,9 @@
 //! Binding of the entity spans ([`crate::spans`]) for `tokenclean.spans`: flat int64 labels and
 //! sentence lengths in, numpy arrays out; the class table is (prefix code, type id) per class.
 
-use super::{block, borrow, core_error, sentence_offsets, shape_of, without_gil, Where};
+use super::arrays::{block, borrow, sentence_offsets, shape_of};
+use super::errors::{core_error, Where};
+use super::threads::without_gil;
 use crate::filter;
 use crate::ragged::{Offsets, Probs};
 use crate::spans::{self, Prefix, Scheme, Spans, Tagset};

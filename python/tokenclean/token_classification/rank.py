@@ -12,7 +12,6 @@ tokens. The per-token scores come back as pandas Series, so
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -104,19 +103,6 @@ def _flatten(
     flat_labels = np.concatenate(label_parts)
     flat_probs = prob_parts[0] if len(prob_parts) == 1 else np.concatenate(prob_parts)
     return flat_labels, flat_probs, lengths
-
-
-def _with_sentence_positions(err: ValueError, lengths: np.ndarray) -> ValueError:
-    """The engine's error with flat token positions turned into (sentence, token)."""
-    ends = np.cumsum(lengths)
-
-    def locate(match: re.Match[str]) -> str:
-        flat = int(match.group(1))
-        s = int(np.searchsorted(ends, flat, side="right"))
-        start = int(ends[s - 1]) if s else 0
-        return f"at sentence {s}, token {flat - start}"
-
-    return ValueError(re.sub(r"at token (\d+)", locate, str(err)))
 
 
 def _temperature(sentence_score_kwargs: object) -> Any:
@@ -304,10 +290,10 @@ def get_label_quality_scores(
         raise ValueError(
             f"tokens has {len(tokens)} sentences but labels has {len(lengths)}; they must match"
         )
-    try:
-        token_scores = _core.label_quality_scores(flat_labels, flat_probs, token_score_method)
-    except ValueError as err:
-        raise _with_sentence_positions(err, lengths) from None
+    # With the lengths, the engine's errors name the sentence and token.
+    token_scores = _core.label_quality_scores(
+        flat_labels, flat_probs, token_score_method, lengths=lengths
+    )
     sentence_scores = _sentence_scores(token_scores, lengths, sentence_score_method, temperature)
 
     pieces = np.split(token_scores, np.cumsum(lengths)[:-1])
