@@ -362,15 +362,19 @@ def add_report_parser(commands: Any) -> None:
     parser.set_defaults(run=run_report)
 
 
-def dataset_and_issues(args: Any) -> tuple[Dataset, list[Issue]]:
-    """DATA read with the reading options, and the ``--issues`` file checked against it."""
-    dataset = load_dataset(
+def _read_data(args: Any) -> Dataset:
+    return load_dataset(
         args.data,
         format=args.format_in,
         tag_column=args.tag_column,
         tokens_field=args.tokens_field,
         tags_field=args.tags_field,
     )
+
+
+def dataset_and_issues(args: Any) -> tuple[Dataset, list[Issue]]:
+    """DATA read with the reading options, and the ``--issues`` file checked against it."""
+    dataset = _read_data(args)
     return dataset, resolve_issues(dataset, load_issues(args.issues))
 
 
@@ -386,13 +390,7 @@ def dataset_and_detected_issues(args: Any) -> tuple[Dataset, list[Issue]]:
         )
     }  # fmt: skip
     records = cli.issue_records(cli.find_issues_options(args.data, **options))
-    dataset = load_dataset(
-        args.data,
-        format=args.format_in,
-        tag_column=args.tag_column,
-        tokens_field=args.tokens_field,
-        tags_field=args.tags_field,
-    )
+    dataset = _read_data(args)
     return dataset, resolve_issues(dataset, [(f"issue {i + 1}", r) for i, r in enumerate(records)])
 
 
