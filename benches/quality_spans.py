@@ -30,7 +30,7 @@ import numpy as np
 from tokenclean import _core
 from tokenclean.spans import find_span_issues, parse_class_names
 
-DATA = Path("/work/shared/data/conll2003/conll2003.npz")
+DATA = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/conll2003.npz"
 WEIGHTS = (1.0, 2.0, 4.0, 8.0)
 
 
