@@ -1,7 +1,8 @@
 """Detection quality on CoNLL-2003 test against the CoNLL++ corrections (309 token errors).
 
-Needs the shared data ``conll2003.npz`` (set CONLL2003_NPZ, default
-``../shared/data/conll2003/conll2003.npz`` beside the repository); prints a message and exits 0 without it.
+Needs the shared data ``conll2003.npz`` (set CONLL2003_NPZ; by default
+``../shared/data/conll2003/conll2003.npz`` beside the repository); prints a message and exits 0
+without it.
 
 Rankings compared, each scored by ``tokenclean.evaluate`` (P@k with k = the number of true
 errors, recall of the whole list, average precision; entity level too):
