@@ -31,7 +31,9 @@ from tokenclean.datasets import load_wnut17_sample
 from tokenclean.filter import find_label_issues as find_mc
 from tokenclean.io import MAX_CONLL_LINE, InputError, load_pred_probs
 
-SRC = str(Path(__file__).resolve().parents[1] / "python")
+# The folder the tests imported tokenclean from (the repository or site-packages), so a
+# child process imports the same build.
+SRC = str(Path(tokenclean.__file__).resolve().parents[1])
 CHILD_TIMEOUT = 120.0  # seconds a child run may take before it counts as hung
 
 

@@ -32,9 +32,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tokenclean
 from tokenclean.io import InputError, load_pred_probs
 
-SRC = str(Path(__file__).resolve().parents[1] / "python")
+# The folder the tests imported tokenclean from (the repository or site-packages), so a
+# child process imports the same build.
+SRC = str(Path(tokenclean.__file__).resolve().parents[1])
 CHILD_TIMEOUT = 60.0  # seconds: a run that takes longer counts as hung
 MEMORY_SLACK = 96 * 2**20  # bytes the command line may use beyond its usual peak
 CLASSES = "O,B-PER,I-PER"

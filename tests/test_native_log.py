@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import tokenclean
+
 pytest.importorskip("cleanlab")
 
 SCRIPT = r"""
@@ -52,7 +54,7 @@ print(json.dumps(out))
 
 def test_entropy_scores_and_ranks_with_numpys_own_dispatch() -> None:
     env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
-    python_dir = str(Path(__file__).resolve().parents[1] / "python")
+    python_dir = str(Path(tokenclean.__file__).resolve().parents[1])  # the build under test
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [python_dir, env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True
