@@ -4,6 +4,7 @@ use super::arrays::{
     block, clamped, column_major_like, flat_input, float_array, sentence_offsets, square,
 };
 use super::errors::{core_error, Where};
+use super::options::unchecked;
 use super::threads::{threads, without_gil};
 use crate::joint;
 use crate::measures::{self, SentenceScore};
@@ -89,10 +90,10 @@ pub(super) fn calibrate_confident_joint<'py>(
     let cj = cj.as_array();
     let k = cj.nrows();
     if cj.ncols() != k {
-        return Err(PyValueError::new_err(format!(
-            "confident_joint has shape {:?}; it must be K x K",
-            cj.shape()
-        )));
+        return Err(unchecked(
+            "confident_joint shape",
+            &format!("{:?}", cj.shape()),
+        ));
     }
     let counts = clamped(label_counts)?;
     if counts.len() != k {
@@ -149,12 +150,7 @@ pub(super) fn label_quality_scores<'py>(
     lengths: Option<&Bound<'py, PyArray1<i64>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let sequential = numpy_layout && column_major_like(pred_probs);
-    let method = Method::parse(method).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "method={method:?} is not one of self_confidence, normalized_margin, \
-             confidence_weighted_entropy"
-        ))
-    })?;
+    let method = Method::parse(method).ok_or_else(|| unchecked("method", method))?;
     let rows = pred_probs.shape().first().copied().unwrap_or(0);
     let offsets = lengths.map(|l| sentence_offsets(l, rows)).transpose()?;
     let at = match &offsets {
@@ -190,11 +186,7 @@ pub(super) fn sentence_scores<'py>(
     let how = match method {
         "min" => SentenceScore::Min,
         "softmin" => SentenceScore::Softmin(temperature),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "sentence_score_method={other:?} is not one of min, softmin"
-            )))
-        }
+        other => return Err(unchecked("sentence_score_method", other)),
     };
     let scores = scores
         .try_readonly()

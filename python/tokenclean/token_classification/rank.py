@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import RANKINGS, float_probs, int_labels
+from tokenclean._options import RANKINGS, float_probs, int_labels, one_of
 from tokenclean._pandas import is_series, require_pandas
 from tokenclean.errors import InvalidOptionError
 
@@ -280,10 +280,7 @@ def get_label_quality_scores(
             f"sentence_score_method={sentence_score_method!r} is not supported. "
             f"Select from the following methods: {', '.join(SENTENCE_METHODS)}"
         )
-    if not isinstance(token_score_method, str) or token_score_method not in RANKINGS:
-        raise ValueError(
-            f"token_score_method={token_score_method!r} is not one of {', '.join(RANKINGS)}"
-        )
+    one_of("token_score_method", token_score_method, RANKINGS)
     temperature = _temperature(sentence_score_kwargs)
     flat_labels, flat_probs, lengths = _flatten(labels, pred_probs)
     if tokens is not None and len(tokens) > 0 and len(tokens) != len(lengths):
