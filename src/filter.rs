@@ -217,9 +217,7 @@ pub(crate) fn check_options(single_class: Option<u32>, k: usize, opts: &Options)
         )));
     }
     if opts.adjust_pred_probs && opts.rank_by == Some(Method::ConfidenceWeightedEntropy) {
-        return Err(Error::Invalid(
-            "adjust_pred_probs is not supported with confidence_weighted_entropy".into(),
-        ));
+        return Err(Error::Invalid(crate::scores::ADJUSTED_ENTROPY.into()));
     }
     if k < 2 && opts.rank_by == Some(Method::NormalizedMargin) {
         return Err(Error::Invalid(

@@ -246,6 +246,10 @@ pub fn clip_diagonal(joint: &mut [i64], k: usize) {
 /// `total_column_major`: numpy sums the rescaled matrix in memory order, which follows the
 /// layout of the joint it was given: column-major for the one `find_label_issues` builds (a
 /// transposed view), row-major for a C-ordered matrix.
+///
+/// For integer-valued joints (exact row sums). `tokenclean.count` scales floating-point joints
+/// in numpy, whose dtype and reduction order it must follow, and rounds them with
+/// [`round_preserving_sum`], the one rounding rule.
 pub fn calibrate(
     joint: &[f64],
     label_counts: &[usize],

@@ -24,6 +24,10 @@ impl Method {
     }
 }
 
+/// Why `adjust_pred_probs` and `confidence_weighted_entropy` are refused together.
+pub(crate) const ADJUSTED_ENTROPY: &str =
+    "adjust_pred_probs is not supported with confidence_weighted_entropy";
+
 /// Lower clip of the self-confidence and of the entropy ratio.
 const CLIP: f64 = 1e-6;
 
@@ -38,9 +42,7 @@ pub struct Scorer<'t> {
 impl<'t> Scorer<'t> {
     pub fn new(method: Method, adjust: Option<&'t Thresholds>) -> Result<Self> {
         if adjust.is_some() && method == Method::ConfidenceWeightedEntropy {
-            return Err(Error::Invalid(
-                "adjust_pred_probs is not supported with confidence_weighted_entropy".into(),
-            ));
+            return Err(Error::Invalid(ADJUSTED_ENTROPY.into()));
         }
         Ok(Scorer {
             method,

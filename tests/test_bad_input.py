@@ -575,6 +575,11 @@ APIS = list(CALLS)
         ({"num_to_remove_per_class": []}, ValueError, r"has 0 entries.*one per class \(3\)"),
         ({"num_to_remove_per_class": [1.5, 1, 1]}, TypeError, r"num_to_remove_per_class"),
         ({"num_to_remove_per_class": 3}, TypeError, r"num_to_remove_per_class"),
+        (
+            {"filter_by": "confident_learning", "num_to_remove_per_class": [1, 1, 1]},
+            ValueError,
+            r"num_to_remove_per_class only works with filter_by .*not 'confident_learning'",
+        ),
         ({"confident_joint": np.ones((2, 2))}, ValueError, r"confident_joint"),
         ({"confident_joint": np.ones((4, 4))}, ValueError, r"confident_joint"),
         ({"confident_joint": np.ones((3, 2))}, ValueError, r"confident_joint has shape"),
@@ -827,6 +832,33 @@ def test_malformed_input_raises_a_clean_error(call: Callable[[], Any]) -> None:
         assert str(exc), "the message must say what is wrong"
     else:
         pytest.fail("malformed input was accepted")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda c, lab, pp: c.find_label_issues_flat(lab, pp, None, filter_by="x"), "filter_by"),
+        (lambda c, lab, pp: c.find_label_issues_flat(lab, pp, None, rank_by="x"), "rank_by"),
+        (lambda c, lab, pp: c.label_quality_scores(lab, pp, "x"), "method"),
+        (
+            lambda c, lab, pp: c.sentence_scores(np.zeros(1), np.ones(1, np.int64), "max"),
+            "sentence_score_method",
+        ),
+        (
+            lambda c, lab, pp: c.calibrate_confident_joint(np.ones((2, 3)), np.ones(2, np.int64)),
+            "confident_joint shape",
+        ),
+    ],
+    ids=["filter_by", "rank_by", "method", "sentence_score_method", "joint-shape"],
+)
+def test_core_refuses_unchecked_options_tersely(call: Callable[..., Any], match: str) -> None:
+    """tokenclean._options words the user-facing message; a direct caller of _core still gets a
+    ValueError, never a wrong answer or a panic."""
+    from tokenclean import _core
+
+    lab, pp, _ = _flat()
+    with pytest.raises(ValueError, match=rf"_core: invalid {match} "):
+        call(_core, lab, pp)
 
 
 def test_sentence_lengths_that_overflow_are_refused_not_a_panic() -> None:

@@ -34,6 +34,7 @@ from conftest import sentence_dataset as dataset
 from tokenclean import _core
 from tokenclean import dask as tcd
 from tokenclean.datasets import load_wnut17_sample
+from tokenclean.errors import InvalidOptionError
 from tokenclean.token_classification.filter import find_label_issues_flat
 
 
@@ -193,6 +194,22 @@ def test_what_is_not_supported_is_refused(client: Client) -> None:
         tcd.find_label_issues(labels, unknown[unknown[:, 0] >= 0], lengths)
     with pytest.raises(TypeError, match="unexpected keyword"):
         on_dask(labels, p, lengths, 100, filter_bye="both")
+    # the options are checked as on the other paths, by the same code
+    with pytest.raises(InvalidOptionError, match="filter_by='nope' is not one of"):
+        on_dask(labels, p, lengths, 100, filter_by="nope")
+    with pytest.raises(InvalidOptionError, match="n_jobs=0; it must be at least 1"):
+        on_dask(labels, p, lengths, 100, n_jobs=0)
+    with pytest.raises(ValueError, match="num_to_remove_per_class only works with filter_by"):
+        on_dask(
+            labels,
+            p,
+            lengths,
+            100,
+            filter_by="low_self_confidence",
+            num_to_remove_per_class=[1] * 3,
+        )
+    with pytest.raises(ValueError, match=r"confident_joint has shape \(3, 2\); it must be K x K"):
+        on_dask(labels, p, lengths, 100, confident_joint=np.ones((3, 2)))
 
 
 @settings(deadline=None)

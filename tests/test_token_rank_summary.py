@@ -188,6 +188,22 @@ def test_dtype_promotion_matches(cl: SimpleNamespace) -> None:
     np.testing.assert_array_equal(sentences[[0, 2]], [np.float32(0.6), np.float32(0.1)])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_column_major_sentence_scores_as_cleanlab_flattens_it(
+    cl: SimpleNamespace, dtype: Any
+) -> None:
+    """cleanlab scores its row-major concatenation whatever the sentences' layout: the entropy's
+    row sums must not follow a lone Fortran-ordered sentence (they once did)."""
+    rng = np.random.default_rng(7)
+    p = rng.dirichlet(np.ones(9), 40).astype(dtype)
+    labels = [rng.integers(0, 9, 40).tolist()]
+    method = "confidence_weighted_entropy"
+    ours = rank.get_label_quality_scores(labels, [np.asfortranarray(p)], token_score_method=method)
+    theirs = cl.rank.get_label_quality_scores(labels, [p], token_score_method=method)
+    np.testing.assert_array_equal(ours[1][0].to_numpy(), theirs[1][0].to_numpy())
+    assert ours[1][0].dtype == theirs[1][0].dtype
+
+
 # ---------------------------------------------------------------------------
 # issues_from_scores: differential
 # ---------------------------------------------------------------------------
@@ -571,12 +587,12 @@ def test_empty_sentences_score_nan() -> None:
         (
             {"labels": [[0, 1], [1]], "pred_probs": [np.eye(2), np.eye(2)]},
             ValueError,
-            r"sentence 1 has 1 labels but pred_probs\[1\] has shape \(2, 2\)",
+            "sentence 1 has 1 labels but 2 rows of pred_probs",
         ),
         (
             {"labels": [[0], [1]], "pred_probs": [np.eye(2)[:1], np.eye(3)[1:2]]},
             ValueError,
-            "same K",
+            r"pred_probs\[1\] has 3 columns but pred_probs\[0\] has 2; every sentence needs",
         ),
         (
             {"labels": [[0, 1], [1]], "pred_probs": [np.eye(2), np.array([[np.nan, 1.0]])]},
@@ -598,7 +614,7 @@ def test_empty_sentences_score_nan() -> None:
             TypeError,
             r"pred_probs\[0\]",
         ),
-        ({"labels": [[]], "pred_probs": [[]]}, ValueError, "no token"),
+        ({"labels": [[]], "pred_probs": [[]]}, ValueError, "every sentence has zero tokens"),
         (
             {"labels": [[0, 1]], "pred_probs": [np.eye(2)], "sentence_score_method": "max"},
             ValueError,

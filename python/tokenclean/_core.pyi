@@ -24,6 +24,7 @@ __all__ = [
     "find_label_issues_ragged",
     "kernels",
     "label_quality_scores",
+    "label_quality_scores_ragged",
     "plan_candidates",
     "round_preserving_sums",
     "sentence_scores",
@@ -84,8 +85,14 @@ def label_quality_scores(
     *,
     numpy_layout: bool = True,
     n_jobs: int | None = None,
-    lengths: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.floating[Any]]: ...
+def label_quality_scores_ragged(
+    labels: Any,
+    pred_probs: Any,
+    method: str,
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.int64]]: ...
 def round_preserving_sums(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ...
 def sentence_scores(
     scores: npt.NDArray[np.float64],

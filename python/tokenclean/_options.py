@@ -1,13 +1,17 @@
 """Keyword handling shared by every ``find_label_issues`` entry point.
 
 The Rust core gets plain, already-typed values; everything that is a Python-level concern
-(unknown keywords, wrong types, cleanlab's warnings) is settled here.
+(unknown keywords, wrong types, names of methods, cleanlab's warnings and exception classes)
+is settled here, once: the binding refuses a bad value only tersely, for direct callers of
+``_core``. Rules that need the data (K, the labels), such as the length of
+``num_to_remove_per_class``, are the core's (``check_options`` in ``src/filter.rs``).
 """
 
 from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +54,28 @@ def _is_int(x: object) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
 
 
+def one_of(
+    name: str,
+    value: object,
+    choices: Sequence[str],
+    error: type[Exception] = ValueError,
+    also: str = "",
+) -> None:
+    """Refuse ``value`` unless it is one of ``choices`` (``also`` names another allowed value)."""
+    if value not in choices:
+        raise error(f"{name}={value!r} is not one of {', '.join(choices)}{also}")
+
+
+def square_matrix(value: object, name: str = "confident_joint", kinds: str = "iuf") -> np.ndarray:
+    """``value`` as a non-empty K x K array of numbers (dtype kinds ``kinds``), not copied."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must hold numbers, not {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"{name} has shape {arr.shape}; it must be K x K")
+    return arr
+
+
 def core_kwargs(
     func: str,
     return_indices_ranked_by: str | None,
@@ -67,11 +93,8 @@ def core_kwargs(
             "return_indices_ranked_by must be a string or None, "
             f"not {type(return_indices_ranked_by).__name__}"
         )
-    if return_indices_ranked_by is not None and return_indices_ranked_by not in RANKINGS:
-        raise ValueError(
-            f"return_indices_ranked_by={return_indices_ranked_by!r} is not one of "
-            f"{', '.join(RANKINGS)} (or None)"
-        )
+    if return_indices_ranked_by is not None:
+        one_of("return_indices_ranked_by", return_indices_ranked_by, RANKINGS, also=" (or None)")
     if low_memory:
         for name in kwargs:
             warnings.warn(f"`{name}` is not used when `low_memory=True`.", stacklevel=3)
@@ -81,8 +104,8 @@ def core_kwargs(
     if not isinstance(filter_by, str):
         error = InvalidOptionTypeError if not low_memory else TypeError
         raise error(f"filter_by must be a string, not {type(filter_by).__name__}")
-    if not low_memory and filter_by not in FILTERS:
-        raise InvalidOptionError(f"filter_by={filter_by!r} is not one of {', '.join(FILTERS)}")
+    if not low_memory:
+        one_of("filter_by", filter_by, FILTERS, InvalidOptionError)
 
     frac_noise = kwargs.get("frac_noise", 1.0)
     if not _is_real(frac_noise):
@@ -109,11 +132,7 @@ def core_kwargs(
 
     cj = kwargs.get("confident_joint")
     if cj is not None:
-        cj = np.asarray(cj)
-        if cj.dtype.kind not in "iuf":
-            raise TypeError(f"confident_joint must hold numbers, not {cj.dtype}")
-        if cj.ndim != 2:
-            raise ValueError(f"confident_joint has shape {cj.shape}; it must be K x K")
+        cj = square_matrix(cj)
         # Keep the layout: numpy's (and so cleanlab's) sums follow it.
         cj = cj.astype(np.float64, copy=False)
 
@@ -153,13 +172,8 @@ def core_kwargs(
             False,
         )
     else:
-        not_pruning = filter_by not in _PRUNE_FILTERS
-        if not_pruning and removals is not None:
-            raise ValueError(
-                "num_to_remove_per_class only works with filter_by 'prune_by_noise_rate', "
-                f"'prune_by_class' or 'both', not {filter_by!r}"
-            )
-        if not_pruning and frac_noise != 1.0:
+        # num_to_remove_per_class with other filters is refused by the core's check_options.
+        if filter_by not in _PRUNE_FILTERS and frac_noise != 1.0:
             warnings.warn(
                 "frac_noise only affects filter_by 'prune_by_noise_rate', 'prune_by_class' "
                 "and 'both'.",

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import flat_inputs, int_labels
+from tokenclean._options import flat_inputs, int_labels, one_of, square_matrix
 
 __all__ = [
     "calibrate_confident_joint",
@@ -72,7 +72,14 @@ def _column_major(matrix: np.ndarray) -> bool:
 
 
 def _calibrate_in_numpy(matrix: np.ndarray, counts: np.ndarray) -> IntMatrix:
-    """Calibration of a floating-point joint, with numpy's own arithmetic and sum orders."""
+    """Calibration of a floating-point joint, with numpy's own arithmetic and sum orders.
+
+    Not a second copy of the engine's ``joint::calibrate``, which serves integer joints: there
+    every row sum is exact, so only the grand total's order matters. Here the scaling must
+    follow numpy for any float input: float32/float16 row sums stay in their dtype (and the
+    ``1e-100`` floor becomes 0 in float32), and ``sum(axis=1)`` of a column-major matrix adds
+    column by column rather than pairwise. The rounding rule is shared: the engine's.
+    """
     row_totals = np.clip(matrix.sum(axis=1), _TINY, None)
     # Each row i becomes row_i / total_i * count_i. Broadcasting over the transpose keeps the
     # result in the input's memory order, which decides the order of the grand total below.
@@ -252,11 +259,7 @@ def calibrate_confident_joint(
            [1, 1]])
     """
     _single_label_only(multi_label)
-    matrix = np.asarray(confident_joint)
-    if matrix.dtype.kind not in "biuf":
-        raise TypeError(f"confident_joint must hold numbers, not {matrix.dtype}")
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
-        raise ValueError(f"confident_joint has shape {matrix.shape}; it must be K x K")
+    matrix = square_matrix(confident_joint, kinds="biuf")
     k = matrix.shape[0]
     ids = int_labels(labels)
     if ids.size and (ids.min() < 0 or ids.max() >= k):
@@ -374,11 +377,7 @@ def num_label_issues(
         raise TypeError(
             f"estimation_method must be a string, not {type(estimation_method).__name__}"
         )
-    if estimation_method not in _ESTIMATION_METHODS:
-        raise ValueError(
-            f"estimation_method={estimation_method!r} is not one of "
-            f"{', '.join(_ESTIMATION_METHODS)}"
-        )
+    one_of("estimation_method", estimation_method, _ESTIMATION_METHODS)
     if confident_joint is not None and estimation_method != "off_diagonal_custom":
         warnings.warn(
             f"confident_joint is ignored with estimation_method={estimation_method!r}, which "

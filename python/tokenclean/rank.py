@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import RANKINGS, flat_inputs
+from tokenclean._options import RANKINGS, flat_inputs, one_of
 
 __all__ = [
     "find_top_issues",
@@ -33,8 +33,7 @@ def _scores(
 ) -> FloatArray:
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, not {type(method).__name__}")
-    if method not in RANKINGS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(RANKINGS)}")
+    one_of("method", method, RANKINGS)
     if not isinstance(adjust_pred_probs, (bool, np.bool_)):
         raise TypeError(f"adjust_pred_probs must be a bool, not {type(adjust_pred_probs).__name__}")
     scores: FloatArray = _core.label_quality_scores(ids, probs, method, bool(adjust_pred_probs))

@@ -1,18 +1,16 @@
 //! cleanlab's count and rank measures: thresholds, confident joint, calibration, scores.
 
-use super::arrays::{
-    block, clamped, column_major_like, flat_input, float_array, sentence_offsets, square,
-};
+use super::arrays::{block, clamped, column_major_like, flat_input, float_array, square};
 use super::errors::{core_error, Where};
+use super::issues::Ragged;
+use super::options::unchecked;
 use super::threads::{threads, without_gil};
 use crate::joint;
 use crate::measures::{self, SentenceScore};
 use crate::ragged::{Offsets, Probs};
 use crate::scores::Method;
 use crate::thresholds::Thresholds;
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyUntypedArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -89,10 +87,10 @@ pub(super) fn calibrate_confident_joint<'py>(
     let cj = cj.as_array();
     let k = cj.nrows();
     if cj.ncols() != k {
-        return Err(PyValueError::new_err(format!(
-            "confident_joint has shape {:?}; it must be K x K",
-            cj.shape()
-        )));
+        return Err(unchecked(
+            "confident_joint shape",
+            &format!("{:?}", cj.shape()),
+        ));
     }
     let counts = clamped(label_counts)?;
     if counts.len() != k {
@@ -133,11 +131,10 @@ pub(super) fn round_preserving_sums<'py>(
     Ok(out.into_pyarray(py))
 }
 
-/// Per-token label quality scores (cleanlab's dtype). With sentence `lengths`, errors name the
-/// sentence and token.
+/// Per-token label quality scores (cleanlab's dtype) of flat tokens; ragged input (whose
+/// errors name the sentence) goes through [`label_quality_scores_ragged`].
 #[pyfunction]
-#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, numpy_layout=true, n_jobs=None, lengths=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (labels, pred_probs, method, adjust_pred_probs=false, *, numpy_layout=true, n_jobs=None))]
 pub(super) fn label_quality_scores<'py>(
     py: Python<'py>,
     labels: &Bound<'py, PyArray1<i64>>,
@@ -146,21 +143,10 @@ pub(super) fn label_quality_scores<'py>(
     adjust_pred_probs: bool,
     numpy_layout: bool,
     n_jobs: Option<i64>,
-    lengths: Option<&Bound<'py, PyArray1<i64>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let sequential = numpy_layout && column_major_like(pred_probs);
-    let method = Method::parse(method).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "method={method:?} is not one of self_confidence, normalized_margin, \
-             confidence_weighted_entropy"
-        ))
-    })?;
-    let rows = pred_probs.shape().first().copied().unwrap_or(0);
-    let offsets = lengths.map(|l| sentence_offsets(l, rows)).transpose()?;
-    let at = match &offsets {
-        Some(o) => Where::Sentences(o),
-        None => Where::Flat,
-    };
+    let method = Method::parse(method).ok_or_else(|| unchecked("method", method))?;
+    let at = Where::Flat;
     let (ids, b) = flat_input(labels, pred_probs, &at)?;
     let probs = Probs::new(vec![block(&b)]).map_err(|e| core_error(e, &at))?;
     let (scores, narrow) = without_gil(py, || {
@@ -177,6 +163,39 @@ pub(super) fn label_quality_scores<'py>(
     Ok(float_array(py, scores, narrow))
 }
 
+/// Per-token label quality scores of a ragged dataset (one label sequence and one (tokens, K)
+/// array per sentence, read and checked as `find_label_issues_ragged` reads them), in the dtype
+/// of their concatenation, and the sentence lengths. Errors name the sentence and token.
+#[pyfunction]
+#[pyo3(signature = (labels, pred_probs, method, *, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+pub(super) fn label_quality_scores_ragged<'py>(
+    py: Python<'py>,
+    labels: &Bound<'py, PyAny>,
+    pred_probs: &Bound<'py, PyAny>,
+    method: &str,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i64>>)> {
+    let method = Method::parse(method).ok_or_else(|| unchecked("method", method))?;
+    let mut ragged = Ragged::read(py, labels, pred_probs)?;
+    let ids = ragged.ids();
+    let at = Where::Sentences(&ragged.offsets);
+    let ids = ids.map_err(|e| core_error(e, &at))?;
+    let probs = ragged.probs().map_err(|e| core_error(e, &at))?;
+    // The concatenation cleanlab scores is row-major: no sequential row sums.
+    let (scores, narrow) = without_gil(py, || {
+        measures::label_quality_scores(&ids, &probs, method, false, false, threads(n_jobs))
+    })
+    .map_err(|e| core_error(e, &at))?;
+    let lengths: Vec<i64> = (0..ragged.offsets.num_sentences())
+        .map(|s| {
+            let (a, b) = ragged.offsets.bounds(s);
+            (b - a) as i64
+        })
+        .collect();
+    Ok((float_array(py, scores, narrow), lengths.into_pyarray(py)))
+}
+
 /// Sentence scores from per-token scores: "min", or "softmin" with a temperature.
 #[pyfunction]
 #[pyo3(signature = (scores, lengths, method="min", temperature=0.05))]
@@ -190,11 +209,7 @@ pub(super) fn sentence_scores<'py>(
     let how = match method {
         "min" => SentenceScore::Min,
         "softmin" => SentenceScore::Softmin(temperature),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "sentence_score_method={other:?} is not one of min, softmin"
-            )))
-        }
+        other => return Err(unchecked("sentence_score_method", other)),
     };
     let scores = scores
         .try_readonly()

@@ -7,9 +7,10 @@ use super::errors::{core_error, Where};
 use super::options::options;
 use super::ragged::{
     consecutive_rows, sentence_labels, sentence_probs, sequence_items, untracked_block, IntCache,
-    Labels, Run,
+    Labels, Run, Typed,
 };
 use super::threads::run;
+use crate::error::Error;
 use crate::filter;
 use crate::ragged::{Offsets, Probs};
 use ndarray::Array2;
@@ -30,103 +31,144 @@ pub(super) fn find_label_issues_ragged<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let mut opts = self::options(options)?;
     opts.sequential_row_sums = false; // cleanlab's token function flattens to row-major
-    let label_items = sequence_items(labels, "labels")?;
-    let prob_items = sequence_items(pred_probs, "pred_probs")?;
-    if label_items.len() != prob_items.len() {
-        return Err(PyValueError::new_err(format!(
-            "labels has {} sentences but pred_probs has {}",
-            label_items.len(),
-            prob_items.len()
-        )));
-    }
-    if label_items.is_empty() {
-        return Err(PyValueError::new_err("the dataset is empty: no sentence"));
-    }
-    let np = py.import("numpy")?;
-    let np_integer = np.getattr("integer")?;
-    // Sized up front: growing by doubling would copy, and hold up to three times the labels.
-    let total: usize = label_items
-        .iter()
-        .map(|l| match (l.cast::<PyList>(), l.cast::<PyUntypedArray>()) {
-            (Ok(list), _) => list.len(),
-            (_, Ok(arr)) => arr.len(),
-            _ => 0,
-        })
-        .sum();
-    let mut raw = Labels::with_capacity(total);
-    let mut lengths = Vec::with_capacity(label_items.len());
-    let mut all_python_ints = true;
-    let mut seen = IntCache::new();
-    let mut arrays = Vec::with_capacity(prob_items.len());
-    let mut k: Option<(usize, usize)> = None;
-    for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
-        let before = raw.len();
-        all_python_ints &= sentence_labels(&np_integer, lab, s, &mut raw, &mut seen)?;
-        let len = raw.len() - before;
-        lengths.push(len);
-        let arr = sentence_probs(&np, pp, s)?;
-        if !arr.is(pp) {
-            // Converted (np.asarray, astype): Python code may have run and freed ints seen.
-            seen.forget();
-        }
-        let shape = arr.shape();
-        let (ndim, rows, cols) = (
-            shape.len(),
-            shape.first().copied().unwrap_or(0),
-            shape.get(1).copied().unwrap_or(0),
-        );
-        if len == 0 && rows == 0 && ndim != 0 {
-            continue; // an empty sentence: any empty array will do
-        }
-        if ndim != 2 {
-            return Err(PyValueError::new_err(format!(
-                "pred_probs[{s}] has shape {}; each sentence needs a 2-D (tokens, classes) array",
-                shape_of(&arr)
-            )));
-        }
-        if rows != len {
-            return Err(PyValueError::new_err(format!(
-                "sentence {s} has {len} labels but {rows} rows of pred_probs"
-            )));
-        }
-        match k {
-            None => k = Some((cols, s)),
-            Some((k0, s0)) if k0 != cols => {
-                return Err(PyValueError::new_err(format!(
-                    "pred_probs[{s}] has {} columns but pred_probs[{s0}] has {k0}; every \
-                     sentence needs the same number of classes",
-                    cols
-                )))
-            }
-            _ => {}
-        }
-        arrays.push(arr);
-    }
-    let Some((k, _)) = k else {
-        return Err(PyValueError::new_err(
-            "the dataset is empty: every sentence has zero tokens",
-        ));
-    };
-    let offsets = Offsets::from_lengths(lengths).map_err(|e| core_error(e, &Where::Flat))?;
-    let at = Where::Sentences(&offsets);
-    let ids = raw.checked(k).map_err(|e| core_error(e, &at))?;
-    opts.allow_one_class = all_python_ints && ids.iter().all(|&l| l == 0);
-    let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
-    let whole = whole.as_ref().and_then(Run::block);
-    let typed_arrays = match whole {
-        Some(_) => Vec::new(),
-        None => arrays.iter().map(typed).collect::<PyResult<Vec<_>>>()?,
-    };
-    let blocks = match whole {
-        Some(b) => vec![b],
-        None => typed_arrays.iter().map(untracked_block).collect(),
-    };
-    let probs = Probs::new(blocks).map_err(|e| core_error(e, &at))?;
+    let mut ragged = Ragged::read(py, labels, pred_probs)?;
+    let ids = ragged.ids();
+    let at = Where::Sentences(&ragged.offsets);
+    let ids = ids.map_err(|e| core_error(e, &at))?;
+    opts.allow_one_class = ragged.all_python_ints && ids.iter().all(|&l| l == 0);
+    let probs = ragged.probs().map_err(|e| core_error(e, &at))?;
     let flat = run(py, &ids, &probs, &opts).map_err(|e| core_error(e, &at))?;
     drop(ids);
-    let pairs = offsets.locate_all(&flat);
+    let pairs = ragged.offsets.locate_all(&flat);
     drop(flat);
     pair_list(py, &pairs)
+}
+
+/// A ragged dataset as read from Python: every sentence's labels (appended in order) and
+/// probability array, checked for shape, dtype and a common K.
+pub(super) struct Ragged<'py> {
+    labels: Labels,
+    pub(super) offsets: Offsets,
+    pub(super) k: usize,
+    pub(super) all_python_ints: bool,
+    /// The sentences lie end to end in one buffer: read through one view.
+    whole: Option<Run<'py>>,
+    /// Otherwise, every sentence's array.
+    typed: Vec<Typed<'py>>,
+}
+
+impl<'py> Ragged<'py> {
+    pub(super) fn read(
+        py: Python<'py>,
+        labels: &Bound<'py, PyAny>,
+        pred_probs: &Bound<'py, PyAny>,
+    ) -> PyResult<Self> {
+        let label_items = sequence_items(labels, "labels")?;
+        let prob_items = sequence_items(pred_probs, "pred_probs")?;
+        if label_items.len() != prob_items.len() {
+            return Err(PyValueError::new_err(format!(
+                "labels has {} sentences but pred_probs has {}",
+                label_items.len(),
+                prob_items.len()
+            )));
+        }
+        if label_items.is_empty() {
+            return Err(PyValueError::new_err("the dataset is empty: no sentence"));
+        }
+        let np = py.import("numpy")?;
+        let np_integer = np.getattr("integer")?;
+        // Sized up front: growing by doubling would copy, and hold up to three times the labels.
+        let total: usize = label_items
+            .iter()
+            .map(|l| match (l.cast::<PyList>(), l.cast::<PyUntypedArray>()) {
+                (Ok(list), _) => list.len(),
+                (_, Ok(arr)) => arr.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut raw = Labels::with_capacity(total);
+        let mut lengths = Vec::with_capacity(label_items.len());
+        let mut all_python_ints = true;
+        let mut seen = IntCache::new();
+        let mut arrays = Vec::with_capacity(prob_items.len());
+        let mut k: Option<(usize, usize)> = None;
+        for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
+            let before = raw.len();
+            all_python_ints &= sentence_labels(&np_integer, lab, s, &mut raw, &mut seen)?;
+            let len = raw.len() - before;
+            lengths.push(len);
+            let arr = sentence_probs(&np, pp, s)?;
+            if !arr.is(pp) {
+                // Converted (np.asarray, astype): Python code may have run and freed ints seen.
+                seen.forget();
+            }
+            let shape = arr.shape();
+            let (ndim, rows, cols) = (
+                shape.len(),
+                shape.first().copied().unwrap_or(0),
+                shape.get(1).copied().unwrap_or(0),
+            );
+            if len == 0 && rows == 0 && ndim != 0 {
+                continue; // an empty sentence: any empty array will do
+            }
+            if ndim != 2 {
+                return Err(PyValueError::new_err(format!(
+                    "pred_probs[{s}] has shape {}; each sentence needs a 2-D (tokens, classes) array",
+                    shape_of(&arr)
+                )));
+            }
+            if rows != len {
+                return Err(PyValueError::new_err(format!(
+                    "sentence {s} has {len} labels but {rows} rows of pred_probs"
+                )));
+            }
+            match k {
+                None => k = Some((cols, s)),
+                Some((k0, s0)) if k0 != cols => {
+                    return Err(PyValueError::new_err(format!(
+                        "pred_probs[{s}] has {} columns but pred_probs[{s0}] has {k0}; every \
+                         sentence needs the same number of classes",
+                        cols
+                    )))
+                }
+                _ => {}
+            }
+            arrays.push(arr);
+        }
+        let Some((k, _)) = k else {
+            return Err(PyValueError::new_err(
+                "the dataset is empty: every sentence has zero tokens",
+            ));
+        };
+        let offsets = Offsets::from_lengths(lengths).map_err(|e| core_error(e, &Where::Flat))?;
+        let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
+        let (whole, typed) = match whole {
+            Some(run) if run.block().is_some() => (Some(run), Vec::new()),
+            _ => (None, arrays.iter().map(typed).collect::<PyResult<_>>()?),
+        };
+        Ok(Ragged {
+            labels: raw,
+            offsets,
+            k,
+            all_python_ints,
+            whole,
+            typed,
+        })
+    }
+
+    /// The labels checked against K (taken: a second call sees none).
+    pub(super) fn ids(&mut self) -> Result<Vec<u32>, Error> {
+        std::mem::replace(&mut self.labels, Labels::with_capacity(0)).checked(self.k)
+    }
+
+    /// All tokens' probabilities: one view of the shared buffer, or one block per sentence.
+    pub(super) fn probs(&self) -> Result<Probs<'_>, Error> {
+        let blocks = match self.whole.as_ref().and_then(Run::block) {
+            Some(b) => vec![b],
+            None => self.typed.iter().map(untracked_block).collect(),
+        };
+        Probs::new(blocks)
+    }
 }
 
 /// `pairs` as a list of 2-tuples of ints, left untracked by the cyclic garbage collector (as

@@ -19,7 +19,7 @@ mod threads;
 
 use counts::{
     calibrate_confident_joint, confident_joint, confident_thresholds, label_quality_scores,
-    round_preserving_sums, sentence_scores,
+    label_quality_scores_ragged, round_preserving_sums, sentence_scores,
 };
 use issues::{find_label_issues_flat, find_label_issues_ragged};
 use pyo3::prelude::*;
@@ -49,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(calibrate_confident_joint, m)?)?;
     m.add_function(wrap_pyfunction!(label_quality_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(label_quality_scores_ragged, m)?)?;
     m.add_function(wrap_pyfunction!(sentence_scores, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     m.add_function(wrap_pyfunction!(round_preserving_sums, m)?)?;

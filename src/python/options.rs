@@ -1,6 +1,7 @@
 //! The keyword options of the filter entry points, parsed and checked.
 
 use super::arrays::column_major_like;
+use super::threads::threads;
 use crate::filter::{FilterBy, Options};
 use crate::scores::Method;
 use numpy::{PyArray2, PyArrayMethods};
@@ -57,28 +58,12 @@ pub(crate) fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
     let n_jobs: Option<i64> = get("n_jobs")?.map(|v| v.extract()).transpose()?;
     let allow_one_class: bool = get("allow_one_class")?.map_or(Ok(false), |v| v.extract())?;
     let numpy_layout: bool = get("numpy_layout")?.map_or(Ok(false), |v| v.extract())?;
-    let filter_by = FilterBy::parse(filter_by).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "filter_by={filter_by:?} is not one of {}",
-            FilterBy::NAMES.join(", ")
-        ))
-    })?;
-    let rank_by = match rank_by {
-        None => None,
-        Some(name) => Some(Method::parse(name).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "return_indices_ranked_by={name:?} is not one of self_confidence, \
-                 normalized_margin, confidence_weighted_entropy (or None)"
-            ))
-        })?),
-    };
-    if let Some(n) = n_jobs {
-        if n < 1 {
-            return Err(PyValueError::new_err(format!(
-                "n_jobs={n}; it must be at least 1"
-            )));
-        }
-    }
+    // tokenclean._options owns the user-facing checks (and cleanlab's exception classes);
+    // here an unknown name is only refused, tersely, for direct callers of `_core`.
+    let filter_by = FilterBy::parse(filter_by).ok_or_else(|| unchecked("filter_by", filter_by))?;
+    let rank_by = rank_by
+        .map(|name| Method::parse(name).ok_or_else(|| unchecked("rank_by", name)))
+        .transpose()?;
     let mut joint_column_major = false;
     let confident_joint = match confident_joint {
         None => None,
@@ -92,10 +77,10 @@ pub(crate) fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
                 .map_err(|e| PyValueError::new_err(e.to_string()))?;
             let view = ro.as_array();
             if view.nrows() != view.ncols() {
-                return Err(PyValueError::new_err(format!(
-                    "confident_joint has shape {:?}; it must be K x K",
-                    view.shape()
-                )));
+                return Err(unchecked(
+                    "confident_joint shape",
+                    &format!("{:?}", view.shape()),
+                ));
             }
             Some(view.iter().copied().collect())
         }
@@ -110,9 +95,14 @@ pub(crate) fn options(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
         confident_joint,
         low_memory,
         allow_one_class,
-        threads: n_jobs.map_or(0, |n| n as usize),
+        threads: threads(n_jobs),
         joint_column_major,
         // Resolved against the array's layout by the flat entry point.
         sequential_row_sums: numpy_layout,
     })
+}
+
+/// An option value that `tokenclean._options` would have refused with a full message.
+pub(super) fn unchecked(name: &str, value: &str) -> PyErr {
+    PyValueError::new_err(format!("_core: invalid {name} {value:?}"))
 }

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenclean import _core
-from tokenclean._options import RANKINGS, float_probs, int_labels
+from tokenclean._options import RANKINGS, one_of
 from tokenclean._pandas import is_series, require_pandas
 from tokenclean.errors import InvalidOptionError
 
@@ -30,79 +30,6 @@ SENTENCE_METHODS = ("min", "softmin")
 _MIN_TEMPERATURE = 1e-6
 
 Issues = Union[list[tuple[int, int]], npt.NDArray[np.intp]]
-
-
-def _sentence_labels(item: object, s: int) -> np.ndarray:
-    if isinstance(item, (str, bytes)):
-        raise TypeError(
-            f"labels[{s}] is a string; each sentence's labels must be a sequence of integer "
-            "class ids"
-        )
-    arr = np.asarray(item)
-    if arr.size == 0:
-        return arr.reshape(0).astype(np.int64)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"labels[{s}] has shape {arr.shape}; each sentence's labels must be 1-D "
-            "(sentences, then one integer class id per token)"
-        )
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"labels[{s}] have dtype {arr.dtype}; labels must be integer class ids")
-    return int_labels(arr, f"labels[{s}]")
-
-
-def _sentence_probs(item: object, s: int) -> np.ndarray:
-    try:
-        return float_probs(item)
-    except TypeError as err:
-        raise TypeError(f"pred_probs[{s}]: {err}") from None
-
-
-def _flatten(
-    labels: Sequence[Any], pred_probs: Sequence[Any]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat int64 labels, flat ``(N, K)`` probabilities and sentence lengths.
-
-    The probabilities have numpy's promoted dtype of the sentences that have tokens: float32
-    only when all of them are float32 (as cleanlab's flattening gives).
-    """
-    for name, value in (("labels", labels), ("pred_probs", pred_probs)):
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-            raise TypeError(f"{name} must be a list of sentences, not {type(value).__name__}")
-    if len(labels) != len(pred_probs):
-        raise ValueError(
-            f"labels has {len(labels)} sentences but pred_probs has {len(pred_probs)}; "
-            "they must match"
-        )
-    lengths = np.zeros(len(labels), dtype=np.int64)
-    label_parts: list[np.ndarray] = []
-    prob_parts: list[np.ndarray] = []
-    num_classes = -1
-    for s in range(len(labels)):
-        ids = _sentence_labels(labels[s], s)
-        lengths[s] = ids.shape[0]
-        if ids.shape[0] == 0:
-            continue  # an empty sentence has no rows and takes no part in dtype promotion
-        probs = _sentence_probs(pred_probs[s], s)
-        if probs.ndim != 2 or probs.shape[0] != ids.shape[0]:
-            raise ValueError(
-                f"sentence {s} has {ids.shape[0]} labels but pred_probs[{s}] has shape "
-                f"{probs.shape}; it must be ({ids.shape[0]}, K)"
-            )
-        if num_classes < 0:
-            num_classes = probs.shape[1]
-        elif probs.shape[1] != num_classes:
-            raise ValueError(
-                f"pred_probs[{s}] has {probs.shape[1]} columns but earlier sentences have "
-                f"{num_classes}; every sentence needs the same K"
-            )
-        label_parts.append(ids)
-        prob_parts.append(probs)
-    if not prob_parts:
-        raise ValueError("the dataset holds no token")
-    flat_labels = np.concatenate(label_parts)
-    flat_probs = prob_parts[0] if len(prob_parts) == 1 else np.concatenate(prob_parts)
-    return flat_labels, flat_probs, lengths
 
 
 def _temperature(sentence_score_kwargs: object) -> Any:
@@ -280,20 +207,17 @@ def get_label_quality_scores(
             f"sentence_score_method={sentence_score_method!r} is not supported. "
             f"Select from the following methods: {', '.join(SENTENCE_METHODS)}"
         )
-    if not isinstance(token_score_method, str) or token_score_method not in RANKINGS:
-        raise ValueError(
-            f"token_score_method={token_score_method!r} is not one of {', '.join(RANKINGS)}"
-        )
+    one_of("token_score_method", token_score_method, RANKINGS)
     temperature = _temperature(sentence_score_kwargs)
-    flat_labels, flat_probs, lengths = _flatten(labels, pred_probs)
+    # The engine reads the sentences as find_label_issues does; its errors name the sentence
+    # and token.
+    token_scores, lengths = _core.label_quality_scores_ragged(
+        labels, pred_probs, token_score_method
+    )
     if tokens is not None and len(tokens) > 0 and len(tokens) != len(lengths):
         raise ValueError(
             f"tokens has {len(tokens)} sentences but labels has {len(lengths)}; they must match"
         )
-    # With the lengths, the engine's errors name the sentence and token.
-    token_scores = _core.label_quality_scores(
-        flat_labels, flat_probs, token_score_method, lengths=lengths
-    )
     sentence_scores = _sentence_scores(token_scores, lengths, sentence_score_method, temperature)
 
     pieces = np.split(token_scores, np.cumsum(lengths)[:-1])
