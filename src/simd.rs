@@ -180,7 +180,12 @@ mod x86 {
                 loop {
                     let eq = $movemask($cmp::<_CMP_EQ_OQ>($load(r.add(at)), b));
                     if eq != 0 || at + $lanes >= n {
-                        return (m, best, at + eq.trailing_zeros().min($lanes - 1) as usize, ok);
+                        return (
+                            m,
+                            best,
+                            at + eq.trailing_zeros().min($lanes - 1) as usize,
+                            ok,
+                        );
                     }
                     at = (at + $lanes).min(n - $lanes);
                 }
