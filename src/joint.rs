@@ -138,10 +138,11 @@ fn scan_against<T: Float>(
                         }
                         // The [0, 1] check folded into the row kernel, with a prefetch 4 KiB
                         // ahead, replaces a flat sweep of each slice before the scan (which
-                        // had also served as the prefetch). Measured (issue 19; 1M tokens, list
-                        // input, one thread, CPU time, medians of alternating runs): K=37
-                        // float64 149 -> 135 ms (-9%), K=9 float32 60 -> 56 ms (-7%); folded
-                        // without the prefetch, K=9 lost 10%.
+                        // had also served as the prefetch). Measured (issue 19; 1M tokens, CPU
+                        // time, medians of alternating runs): list input, one thread, K=37
+                        // float64 150 -> 137 ms (-9%), K=9 float32 -5 to -7%; default threads
+                        // -12% and -9%; flat input -11% and -10%. Folded without the prefetch,
+                        // K=9 lost 10%.
                         crate::simd::prefetch(row.as_ptr().cast::<u8>().wrapping_add(4096));
                         let (mask, best, top, in_unit) = T::ge_mask_argmax(row, cuts);
                         if !in_unit {
