@@ -82,7 +82,8 @@ fn scan_against<T: Float>(
             let mut outside = None;
             let base = range.start;
             let slack = T::from_f64(SLACK);
-            // Slices small enough to stay in cache from the check to the scan.
+            // Slices small enough to stay in cache from the flat check (over 64 classes) to
+            // the scan, and from the scan to the counting of its cells.
             let slice = ((1usize << 15) / k).max(64);
             // Each row's joint cell, counted after its slice: an increment inside the row loop
             // waits on a cell address that the row kernel computes late, and the loads of the
