@@ -55,9 +55,10 @@ pub trait Float:
     fn contiguous<'b>(block: &'b Block<'_>) -> Option<&'b [Self]>;
     /// Row `i` of `block` in this type: borrowed when the layout allows, else copied into `buf`.
     fn read_row<'b>(block: &'b Block<'_>, i: usize, buf: &'b mut [Self]) -> &'b [Self];
-    /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum and the index of its first
-    /// occurrence (as `np.argmax`); a non-empty row of finite values, at most 64 classes.
-    fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize);
+    /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum, the index of its first
+    /// occurrence (as `np.argmax`) and whether every value lies in [0, 1] (false for NaN; the
+    /// rest is meaningless unless the row is finite); a non-empty row, at most 64 classes.
+    fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize, bool);
     /// Bit `j` set where `pc - row[j] <= limits[j]`, at most 64 classes.
     fn margin_mask(row: &[Self], pc: Self, limits: &[Self]) -> u64;
     /// The smallest value of this type at or above `x` (`v >= x` iff `v >= up(x)` for every
@@ -87,7 +88,7 @@ macro_rules! impl_float {
                 <$t>::ln(self)
             }
             #[inline(always)]
-            fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize) {
+            fn ge_mask_argmax(row: &[Self], cuts: &[Self]) -> (u64, Self, usize, bool) {
                 crate::simd::$ge(row, cuts)
             }
             #[inline(always)]

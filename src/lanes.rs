@@ -22,6 +22,13 @@ pub fn mask<A: Copy, B: Copy>(a: &[A], b: &[B], pred: impl Fn(A, B) -> bool) -> 
     m
 }
 
+/// Whether every value lies in [0, 1] (false for NaN).
+#[inline(always)]
+pub fn in_unit_interval<T: Copy + PartialOrd + From<u8>>(row: &[T]) -> bool {
+    let (zero, one) = (T::from(0u8), T::from(1u8));
+    row.iter().fold(true, |a, &v| a & (v >= zero) & (v <= one))
+}
+
 /// The largest value of a non-empty row without NaN (`v > best` keeps the earlier of ties);
 /// the reference the tests compare the kernels' maximum with.
 #[cfg(test)]

@@ -67,10 +67,11 @@ fn avx2<R>(f: impl FnOnce() -> R) -> R {
 /// portable [`crate::lanes`]. Rows are finite and hold at most 64 classes.
 macro_rules! row_kernels {
     ($t:ty, $lanes:expr, $ge:ident, $margin:ident) => {
-        /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum and the index of its first
-        /// occurrence (as `np.argmax`).
+        /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum, the index of its first
+        /// occurrence (as `np.argmax`) and whether every value lies in [0, 1] (false for NaN;
+        /// the other results are then meaningless).
         #[inline(always)]
-        pub fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize) {
+        pub fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize, bool) {
             #[cfg(target_arch = "x86_64")]
             {
                 let n = row.len();
@@ -80,7 +81,8 @@ macro_rules! row_kernels {
                     return unsafe { x86::$ge(row, cuts) };
                 }
             }
-            crate::lanes::mask_and_argmax(row, cuts, |v, c| v >= c)
+            let (m, best, top) = crate::lanes::mask_and_argmax(row, cuts, |v, c| v >= c);
+            (m, best, top, crate::lanes::in_unit_interval(row))
         }
 
         /// Bit `j` set where `pc - row[j] <= limits[j]`.
@@ -135,10 +137,14 @@ mod x86 {
     /// One kernel pair per float type, from the type's intrinsics.
     macro_rules! kernels {
         ($t:ty, $lanes:expr, $ge:ident, $margin:ident, $load:ident, $set1:ident, $cmp:ident,
-         $movemask:ident, $max:ident, $sub:ident, $hmax:ident) => {
+         $movemask:ident, $max:ident, $sub:ident, $and:ident, $hmax:ident) => {
             #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize) {
+            pub unsafe fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize, bool) {
                 let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
+                let (zero, one) = ($set1(0.0), $set1(1.0));
+                // Lanes in [0, 1]; ordered compares are false for NaN.
+                let unit = |v| $and($cmp::<_CMP_GE_OQ>(v, zero), $cmp::<_CMP_LE_OQ>(v, one));
+                let all = (1 << $lanes) - 1;
                 if n <= 2 * $lanes {
                     // Two registers, the second ending with the row: no loop, and the first
                     // maximum from both registers' equality masks, without a branch.
@@ -151,18 +157,22 @@ mod x86 {
                     let e0 = $movemask($cmp::<_CMP_EQ_OQ>(v0, b)) as u32 as u64;
                     let e1 = $movemask($cmp::<_CMP_EQ_OQ>(v1, b)) as u32 as u64;
                     let first = (e0 | (e1 << hi)).trailing_zeros() as usize;
-                    return (m0 | (m1 << hi), best, first);
+                    let ok = $movemask($and(unit(v0), unit(v1))) == all;
+                    return (m0 | (m1 << hi), best, first, ok);
                 }
                 let mut m = 0u64;
                 let mut top = $load(r);
+                let mut ok = $cmp::<_CMP_EQ_OQ>(top, top);
                 let mut s = Some(0);
                 while let Some(at) = s {
                     let v = $load(r.add(at));
                     let ge = $cmp::<_CMP_GE_OQ>(v, $load(c.add(at)));
                     m |= ($movemask(ge) as u32 as u64) << at;
                     top = $max(top, v);
+                    ok = $and(ok, unit(v));
                     s = next_start(at, $lanes, n);
                 }
+                let ok = $movemask(ok) == all;
                 let best = $hmax(top);
                 let b = $set1(best);
                 // The first register holding the maximum holds its first occurrence.
@@ -170,7 +180,12 @@ mod x86 {
                 loop {
                     let eq = $movemask($cmp::<_CMP_EQ_OQ>($load(r.add(at)), b));
                     if eq != 0 || at + $lanes >= n {
-                        return (m, best, at + eq.trailing_zeros().min($lanes - 1) as usize);
+                        return (
+                            m,
+                            best,
+                            at + eq.trailing_zeros().min($lanes - 1) as usize,
+                            ok,
+                        );
                     }
                     at = (at + $lanes).min(n - $lanes);
                 }
@@ -209,6 +224,7 @@ mod x86 {
         _mm256_movemask_ps,
         _mm256_max_ps,
         _mm256_sub_ps,
+        _mm256_and_ps,
         hmax_ps
     );
     kernels!(
@@ -222,6 +238,7 @@ mod x86 {
         _mm256_movemask_pd,
         _mm256_max_pd,
         _mm256_sub_pd,
+        _mm256_and_pd,
         hmax_pd
     );
 }
@@ -256,13 +273,25 @@ mod tests {
                     .collect();
                 let cut: Vec<f64> = (0..k).map(|j| ((j * 5 + 1) % 9) as f64 / 16.0).collect();
                 let pc = row[shift % k];
-                let want = lanes::mask_and_argmax(&row, &cut, |a, b| a >= b);
+                let (m, best, top) = lanes::mask_and_argmax(&row, &cut, |a, b| a >= b);
+                let want = (m, best, top, true);
                 assert_eq!(ge_mask_argmax_f64(&row, &cut), want, "k={k} shift={shift}");
+                // Any one value outside [0, 1] (or NaN) anywhere clears the flag.
+                for bad in [-1e-9, 1.0 + 1e-9, f64::NAN] {
+                    let mut off = row.clone();
+                    off[(shift * 3) % k] = bad;
+                    assert!(!ge_mask_argmax_f64(&off, &cut).3, "k={k} {bad}");
+                    let off32: Vec<f32> = off.iter().map(|&v| v as f32).collect();
+                    let cut32: Vec<f32> = cut.iter().map(|&v| v as f32).collect();
+                    let in32 = ge_mask_argmax_f32(&off32, &cut32).3;
+                    assert_eq!(in32, off32.iter().all(|v| (0.0..=1.0).contains(v)));
+                }
                 let margins = lanes::mask(&row, &cut, |v, l| pc - v <= l);
                 assert_eq!(margin_mask_f64(&row, pc, &cut), margins);
                 let row32: Vec<f32> = row.iter().map(|&v| v as f32).collect();
                 let cut32: Vec<f32> = cut.iter().map(|&v| v as f32).collect();
-                let want32 = lanes::mask_and_argmax(&row32, &cut32, |a, b| a >= b);
+                let (m32, best32, top32) = lanes::mask_and_argmax(&row32, &cut32, |a, b| a >= b);
+                let want32 = (m32, best32, top32, true);
                 assert_eq!(ge_mask_argmax_f32(&row32, &cut32), want32);
                 assert_eq!((want32.0, want32.2), (want.0, want.2));
                 assert_eq!(margin_mask_f32(&row32, pc as f32, &cut32), margins);
