@@ -43,10 +43,11 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tagger_quality import DATA as WNUT, corrupt, load, ranking_quality  # noqa: E402
+from tagger_quality import DATA as WNUT
+from tagger_quality import corrupt, load, ranking_quality
 
-from tokenclean.models import cross_val_pred_probs  # noqa: E402
-from tokenclean.ngrams import variation_ngrams, word_ids  # noqa: E402
+from tokenclean.models import cross_val_pred_probs
+from tokenclean.ngrams import variation_ngrams, word_ids
 
 CONLL = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/conll2003.npz"
 Floats = npt.NDArray[np.float64]
@@ -136,8 +137,9 @@ FORMS: dict[str, Form] = {
     "sc + v": lambda c, pg: (1 - pg) + c.score_v,
     "sc * (1 + 2v)": lambda c, pg: (1 - pg) * (1 + 2 * c.score_v),
     "sc * (1 + v/2)": lambda c, pg: (1 - pg) * (1 + c.score_v / 2),
-    "(t - p[given]) * (1 + v)": lambda c, pg: (_class_threshold(pg, c.labels) - pg)
-    * (1 + c.score_v),
+    "(t - p[given]) * (1 + v)": lambda c, pg: (
+        (_class_threshold(pg, c.labels) - pg) * (1 + c.score_v)
+    ),
     "(m - p[given] + 1) * (1 + v)": lambda c, pg: (_best_other(c) - pg + 1) * (1 + c.score_v),
     "rank mean": lambda c, pg: -(_ranks(1 - pg) + _ranks(c.score_v)),
 }
