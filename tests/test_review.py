@@ -407,6 +407,10 @@ def test_sentences_count_across_files(tmp_path: Path, conll: Path) -> None:
     second = tmp_path / "more.conll"
     second.write_bytes(b"Anna B-PER\nsings O\n")
     dataset = load_dataset([str(conll), str(second)])
+    # The second file numbers its tags B-PER, O; the review reads them through the joint list.
+    assert dataset.locate(3) == (1, 0)
+    assert dataset.sentence_tags(3) == ["B-PER", "O"]
+    assert dataset.sentence_tags(1) == ["B-PER", "I-PER", "I-PER"]
     issues = resolve_issues(
         dataset, [("i:1", {"sentence": 3, "token": 0, "given": "B-PER", "suggested": "O"})]
     )

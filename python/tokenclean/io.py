@@ -244,6 +244,7 @@ class Corpora:
         self.lengths: IntArray = np.concatenate([part.lengths for part in self.parts])
         counts = [part.num_sentences for part in self.parts]
         self._first = np.concatenate(([0], np.cumsum(counts)))
+        self._starts: IntArray | None = None
 
     @property
     def num_sentences(self) -> int:
@@ -260,9 +261,21 @@ class Corpora:
         """Whether the tags are integer class ids (JSON Lines only)."""
         return self.parts[0].integer_tags
 
-    def _part(self, sentence: int) -> tuple[Corpus, int]:
+    def locate(self, sentence: int) -> tuple[int, int]:
+        """(index into ``parts``, sentence within that file) of a sentence."""
         i = int(np.searchsorted(self._first, sentence, side="right")) - 1
-        return self.parts[i], sentence - int(self._first[i])
+        return i, sentence - int(self._first[i])
+
+    def _part(self, sentence: int) -> tuple[Corpus, int]:
+        i, local = self.locate(sentence)
+        return self.parts[i], local
+
+    def sentence_tags(self, sentence: int) -> list[Tag]:
+        """The given tags of one sentence."""
+        if self._starts is None:  # only the review commands need it: made on first use
+            self._starts = np.concatenate(([0], np.cumsum(self.lengths)))
+        lo = int(self._starts[sentence])
+        return [self.tags[i] for i in self.tag_ids[lo : lo + int(self.lengths[sentence])].tolist()]
 
     def location(self, sentence: int, token: int) -> tuple[str, int]:
         """The file and 1-based line of a token."""
@@ -279,8 +292,8 @@ class Corpora:
         sentences = [int(s) for s in sentences]
         by_part: dict[int, list[int]] = {}
         for s in sentences:
-            i = int(np.searchsorted(self._first, s, side="right")) - 1
-            by_part.setdefault(i, []).append(s - int(self._first[i]))
+            i, within = self.locate(s)
+            by_part.setdefault(i, []).append(within)
         found: dict[int, list[str]] = {}
         for i, local in by_part.items():
             first = int(self._first[i])

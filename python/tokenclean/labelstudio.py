@@ -37,8 +37,8 @@ from tokenclean.corrections import (
     write_atomic,
     write_corrections,
 )
-from tokenclean.io import InputError, Tag
-from tokenclean.review import Dataset, Issue
+from tokenclean.io import Corpora, InputError, Tag
+from tokenclean.review import Issue
 
 __all__ = [
     "doccano_tasks",
@@ -112,9 +112,9 @@ def _suggested_tags(tags: list[str], issues: Sequence[Issue]) -> list[str]:
     return out
 
 
-def _flagged(dataset: Dataset, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+def _flagged(dataset: Corpora, issues: Sequence[Issue]) -> list[dict[str, Any]]:
     """One record per sentence with issues, in sentence order."""
-    scheme = "iob2" if _is_iob2([str(t) for c in dataset.corpora for t in c.tags]) else "tags"
+    scheme = "iob2" if _is_iob2([str(t) for t in dataset.tags]) else "tags"
     by_sentence: dict[int, list[Issue]] = {}
     for issue in issues:
         by_sentence.setdefault(issue.sentence, []).append(issue)
@@ -122,8 +122,8 @@ def _flagged(dataset: Dataset, issues: Sequence[Issue]) -> list[dict[str, Any]]:
     out = []
     for g in sorted(by_sentence):
         f, s = dataset.locate(g)
-        corpus = dataset.corpora[f]
-        tags = [str(t) for t in dataset.tags(g)]
+        corpus = dataset.parts[f]
+        tags = [str(t) for t in dataset.sentence_tags(g)]
         offsets, pos = [], 0
         for w in words[g]:
             offsets.append([pos, pos + len(w)])
@@ -179,7 +179,7 @@ def _ls_result(text: str, offsets: list[list[int]], spans: list[Span], prefix: s
     return results
 
 
-def label_studio_tasks(dataset: Dataset, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+def label_studio_tasks(dataset: Corpora, issues: Sequence[Issue]) -> list[dict[str, Any]]:
     """Label Studio tasks (import JSON) for the sentences that have issues."""
     tasks = []
     for n, rec in enumerate(_flagged(dataset, issues)):
@@ -210,10 +210,10 @@ def label_studio_tasks(dataset: Dataset, issues: Sequence[Issue]) -> list[dict[s
     return tasks
 
 
-def label_studio_config(dataset: Dataset) -> str:
+def label_studio_config(dataset: Corpora) -> str:
     """A labeling config with one ``<Label>`` per region label of the data."""
     labels: dict[str, None] = {}
-    tags = [str(t) for c in dataset.corpora for t in c.tags]
+    tags = [str(t) for t in dataset.tags]
     iob2 = _is_iob2(tags)
     for tag in tags:
         if tag != "O":
@@ -226,7 +226,7 @@ def label_studio_config(dataset: Dataset) -> str:
     return "\n".join(lines)
 
 
-def doccano_tasks(dataset: Dataset, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+def doccano_tasks(dataset: Corpora, issues: Sequence[Issue]) -> list[dict[str, Any]]:
     """doccano sequence-labeling records for the sentences that have issues."""
     out = []
     for rec in _flagged(dataset, issues):

@@ -16,20 +16,19 @@ Issues are the records ``tokenclean find-issues --format json`` writes, one JSON
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import html
 import importlib.resources
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from tokenclean.io import Corpus, InputError, Tag, read_corpus
+from tokenclean.io import Corpora, InputError, Tag, read_corpora
 
 __all__ = ["Dataset", "Issue", "build_page", "load_dataset", "load_issues", "resolve_issues"]
 
@@ -39,7 +38,7 @@ class Issue:
     """One issue located in the data: tokens ``start`` to ``end - 1`` of a sentence."""
 
     kind: str
-    file: int  # index into Dataset.corpora
+    file: int  # index into Corpora.parts
     sentence: int  # global sentence index
     start: int
     end: int
@@ -53,50 +52,9 @@ class Issue:
         return self.kind == "token"
 
 
-@dataclass
-class Dataset:
-    """DATA files read for a report; sentence numbers run on from one file to the next."""
-
-    corpora: list[Corpus]
-    first: list[int]  # global index of each file's first sentence
-    starts: list[np.ndarray] = field(default_factory=list)  # each file's first token per sentence
-
-    def __post_init__(self) -> None:
-        if not self.starts:
-            self.starts = [np.concatenate(([0], np.cumsum(c.lengths))) for c in self.corpora]
-
-    @property
-    def num_sentences(self) -> int:
-        return self.first[-1] + self.corpora[-1].num_sentences
-
-    def locate(self, sentence: int) -> tuple[int, int]:
-        """(file index, sentence within the file) of a global sentence index."""
-        f = bisect.bisect_right(self.first, sentence) - 1
-        return f, sentence - self.first[f]
-
-    def tag(self, sentence: int, token: int) -> Tag:
-        """The given tag of one token."""
-        f, s = self.locate(sentence)
-        corpus = self.corpora[f]
-        return corpus.tags[int(corpus.tag_ids[int(self.starts[f][s]) + token])]
-
-    def tags(self, sentence: int) -> list[Tag]:
-        f, s = self.locate(sentence)
-        corpus = self.corpora[f]
-        lo = int(self.starts[f][s])
-        ids = corpus.tag_ids[lo : lo + int(corpus.lengths[s])]
-        return [corpus.tags[i] for i in ids.tolist()]
-
-    def words(self, sentences: Iterable[int]) -> dict[int, list[str]]:
-        by_file: dict[int, list[int]] = {}
-        for g in sentences:
-            f, s = self.locate(g)
-            by_file.setdefault(f, []).append(s)
-        out: dict[int, list[str]] = {}
-        for f, local in by_file.items():
-            for s, words in self.corpora[f].words(local).items():
-                out[self.first[f] + s] = words
-        return out
+#: The DATA files of a report: :class:`tokenclean.io.Corpora`, the reader ``find-issues`` uses,
+#: so that sentence numbers run on from one file to the next in the same way.
+Dataset = Corpora
 
 
 def load_dataset(
@@ -106,22 +64,15 @@ def load_dataset(
     tag_column: int = -1,
     tokens_field: str = "tokens",
     tags_field: str = "tags",
-) -> Dataset:
-    """Read every DATA file (CoNLL or JSON Lines)."""
-    corpora = [
-        read_corpus(
-            p,
-            format=format,
-            tag_column=tag_column,
-            tokens_field=tokens_field,
-            tags_field=tags_field,
-        )
-        for p in paths
-    ]
-    first = [0]
-    for c in corpora[:-1]:
-        first.append(first[-1] + c.num_sentences)
-    return Dataset(corpora, first)
+) -> Corpora:
+    """Read every DATA file (CoNLL or JSON Lines) with :func:`tokenclean.io.read_corpora`."""
+    return read_corpora(
+        paths,
+        format=format,
+        tag_column=tag_column,
+        tokens_field=tokens_field,
+        tags_field=tags_field,
+    )
 
 
 def load_issues(path: str) -> list[tuple[str, dict[str, Any]]]:
@@ -153,9 +104,9 @@ def _int_field(record: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-def resolve_issues(dataset: Dataset, records: Iterable[tuple[str, dict[str, Any]]]) -> list[Issue]:
+def resolve_issues(dataset: Corpora, records: Iterable[tuple[str, dict[str, Any]]]) -> list[Issue]:
     """Check each record against the data and locate it; raises :class:`InputError`."""
-    paths = [c.path for c in dataset.corpora]
+    paths = [c.path for c in dataset.parts]
     issues: list[Issue] = []
     for where, record in records:
         if not isinstance(record, dict):
@@ -167,7 +118,7 @@ def resolve_issues(dataset: Dataset, records: Iterable[tuple[str, dict[str, Any]
                 f"{dataset.num_sentences} sentences)"
             )
         f, s = dataset.locate(g)
-        corpus = dataset.corpora[f]
+        corpus = dataset.parts[f]
         named = record.get("file")
         if named is not None and not _same_path(str(named), paths[f]):
             raise InputError(
@@ -192,7 +143,7 @@ def resolve_issues(dataset: Dataset, records: Iterable[tuple[str, dict[str, Any]
         line = corpus.token_line(s, start)
         given = record.get("given")
         if kind == "token":
-            actual = dataset.tag(g, start)
+            actual = dataset.sentence_tags(g)[start]
             if given is not None and str(given) != str(actual):
                 raise InputError(
                     f"{where}: {corpus.path}:{line} has tag {actual!r}, not {given!r} "
@@ -243,7 +194,7 @@ def _same_path(a: str, b: str) -> bool:
         return False
 
 
-def page_data(dataset: Dataset, issues: Sequence[Issue], title: str) -> dict[str, Any]:
+def page_data(dataset: Corpora, issues: Sequence[Issue], title: str) -> dict[str, Any]:
     """The JSON the page embeds: files, sentences (with neighbours), tags and issues."""
     flagged = {issue.sentence for issue in issues}
     wanted = set(flagged)
@@ -256,23 +207,22 @@ def page_data(dataset: Dataset, issues: Sequence[Issue], title: str) -> dict[str
     sentences: dict[str, Any] = {}
     for g in sorted(wanted):
         f, s = dataset.locate(g)
-        corpus = dataset.corpora[f]
-        tags = [str(t) for t in dataset.tags(g)]
+        corpus = dataset.parts[f]
+        tags = [str(t) for t in dataset.sentence_tags(g)]
         sentences[str(g)] = [f, int(corpus.sentence_lines[s]), words[g], tags]
     names: dict[str, None] = {}
-    for corpus in dataset.corpora:
-        for tag in corpus.tags:
-            names.setdefault(str(tag), None)
+    for tag in dataset.tags:
+        names.setdefault(str(tag), None)
     for issue in issues:
         for label in (issue.given, issue.suggested):
             if issue.is_token and label is not None:
                 names.setdefault(str(label), None)
-    files = [c.path for c in dataset.corpora]
+    files = [c.path for c in dataset.parts]
     return {
         "title": title,
         "store": "tokenclean-review:" + hashlib.sha256("\n".join(files).encode()).hexdigest()[:16],
         "files": files,
-        "formats": [c.format for c in dataset.corpora],
+        "formats": [c.format for c in dataset.parts],
         "tags": list(names),
         "sentences": sentences,
         "issues": [
@@ -303,7 +253,7 @@ def embed_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def build_page(dataset: Dataset, issues: Sequence[Issue], *, title: str) -> str:
+def build_page(dataset: Corpora, issues: Sequence[Issue], *, title: str) -> str:
     """The whole HTML page."""
     # The page (HTML, CSS and plain JavaScript, all ours) is package data; __TITLE__ and
     # __DATA__ are its two placeholders.
@@ -362,7 +312,7 @@ def add_report_parser(commands: Any) -> None:
     parser.set_defaults(run=run_report)
 
 
-def _read_data(args: Any) -> Dataset:
+def _read_data(args: Any) -> Corpora:
     return load_dataset(
         args.data,
         format=args.format_in,
@@ -372,13 +322,13 @@ def _read_data(args: Any) -> Dataset:
     )
 
 
-def dataset_and_issues(args: Any) -> tuple[Dataset, list[Issue]]:
+def dataset_and_issues(args: Any) -> tuple[Corpora, list[Issue]]:
     """DATA read with the reading options, and the ``--issues`` file checked against it."""
     dataset = _read_data(args)
     return dataset, resolve_issues(dataset, load_issues(args.issues))
 
 
-def dataset_and_detected_issues(args: Any) -> tuple[Dataset, list[Issue]]:
+def dataset_and_detected_issues(args: Any) -> tuple[Corpora, list[Issue]]:
     """DATA, and the issues ``find-issues`` finds in it with the same options."""
     from tokenclean import cli
 
