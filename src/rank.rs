@@ -106,6 +106,17 @@ impl Smallest {
         }
     }
 
+    /// Also rejects every item from `bound` on (the tighter of the two bounds stays).
+    pub fn tighten(&mut self, bound: Keyed) {
+        let b = bound.packed();
+        if self.cutoff.is_none_or(|c| b < c) {
+            self.cutoff = Some(b);
+        }
+        if bound.key < self.limit {
+            self.limit = bound.key;
+        }
+    }
+
     /// The largest key still accepted (+inf until the selection is full).
     pub fn limit(&self) -> f64 {
         self.limit
@@ -206,6 +217,31 @@ pub fn rank(items: &mut [Keyed]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tightened_picker_keeps_the_smallest_below_its_bound() {
+        let keys = [0.3, -0.2, 0.0, -0.5, -0.0, -0.2, 0.1, -0.7, -1e-300];
+        for n in 1..=keys.len() {
+            for bound in [0.0, -0.2, 1.0] {
+                let mut p = Smallest::new(n);
+                p.tighten(Keyed::new(bound, 0));
+                for (f, &k) in keys.iter().enumerate() {
+                    p.push_key(k, f);
+                }
+                let mut want: Vec<Keyed> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(f, &k)| Keyed::new(k, f))
+                    .filter(|k| k.key < bound)
+                    .collect();
+                want.sort();
+                want.truncate(n);
+                let got: Vec<usize> = p.into_sorted().iter().map(|k| k.pos).collect();
+                let want: Vec<usize> = want.iter().map(|k| k.pos).collect();
+                assert_eq!(got, want, "n={n} bound={bound}");
+            }
+        }
+    }
 
     #[test]
     fn smallest_breaks_ties_by_position() {

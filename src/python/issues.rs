@@ -6,8 +6,8 @@ use super::arrays::{
 use super::errors::{core_error, Where};
 use super::options::options;
 use super::ragged::{
-    consecutive_rows, sentence_labels, sentence_probs, sequence_items, untracked_block, IntCache,
-    Labels, Run, Typed,
+    consecutive_rows, sentence_labels, sentence_probs, sequence_items, untracked_block,
+    Consecutive, IntCache, Labels, Run, Typed,
 };
 use super::threads::run;
 use crate::error::Error;
@@ -91,6 +91,7 @@ impl<'py> Ragged<'py> {
         let mut all_python_ints = true;
         let mut seen = IntCache::new();
         let mut arrays = Vec::with_capacity(prob_items.len());
+        let mut consecutive = Consecutive::new();
         let mut k: Option<(usize, usize)> = None;
         for (s, (lab, pp)) in label_items.iter().zip(&prob_items).enumerate() {
             let before = raw.len();
@@ -133,6 +134,7 @@ impl<'py> Ragged<'py> {
                 }
                 _ => {}
             }
+            consecutive.push(&arr, cols);
             arrays.push(arr);
         }
         let Some((k, _)) = k else {
@@ -141,7 +143,7 @@ impl<'py> Ragged<'py> {
             ));
         };
         let offsets = Offsets::from_lengths(lengths).map_err(|e| core_error(e, &Where::Flat))?;
-        let whole = consecutive_rows(&arrays, k, offsets.num_tokens());
+        let whole = consecutive_rows(arrays.first(), &consecutive, k, offsets.num_tokens());
         let (whole, typed) = match whole {
             Some(run) if run.block().is_some() => (Some(run), Vec::new()),
             _ => (None, arrays.iter().map(typed).collect::<PyResult<_>>()?),

@@ -411,28 +411,70 @@ pub(super) fn data_and_base(a: &Bound<'_, PyUntypedArray>) -> (usize, *mut pyo3:
     }
 }
 
-/// The one-block view of `arrays` (non-empty sentences, in order, native float32/float64 of
-/// K columns) when they are consecutive rows of one C-contiguous array; else `None`.
+/// The checks of [`consecutive_rows`] that look at each sentence's array, made as the array
+/// is read, while it is in cache (a second walk over tens of thousands of arrays misses the
+/// cache on each). Measured (issue 19; list input, 1M tokens, 44k sentences, K=9 float32,
+/// one thread, medians of alternating runs): reading the input 4.42 -> 4.07 ms.
+pub(super) struct Consecutive {
+    /// Data address of the first array, and its base object; null before the first.
+    start: usize,
+    base: *mut pyo3::ffi::PyObject,
+    /// Where the next array's rows must start.
+    next: usize,
+    item: usize,
+    broken: bool,
+}
+
+impl Consecutive {
+    pub(super) fn new() -> Self {
+        Consecutive {
+            start: 0,
+            base: std::ptr::null_mut(),
+            next: 0,
+            item: 0,
+            broken: false,
+        }
+    }
+
+    /// The next non-empty sentence's array, of `k` columns.
+    pub(super) fn push(&mut self, a: &Bound<'_, PyUntypedArray>, k: usize) {
+        if self.broken {
+            return;
+        }
+        let (data, base) = data_and_base(a);
+        let item = a.dtype().itemsize();
+        if self.base.is_null() {
+            if base.is_null() {
+                self.broken = true;
+                return;
+            }
+            (self.start, self.base, self.next, self.item) = (data, base, data, item);
+        }
+        if base != self.base || data != self.next || !a.is_c_contiguous() || item != self.item {
+            self.broken = true;
+            return;
+        }
+        match a.shape().first() {
+            Some(&rows) => self.next = data + rows * k * item,
+            None => self.broken = true,
+        }
+    }
+}
+
+/// The one-block view of the sentences whose arrays `check` saw (non-empty sentences, in
+/// order, native float32/float64 of K columns; `first` the first of them) when they are
+/// consecutive rows of one C-contiguous array; else `None`.
 pub(super) fn consecutive_rows<'py>(
-    arrays: &[Bound<'py, PyUntypedArray>],
+    first: Option<&Bound<'py, PyUntypedArray>>,
+    check: &Consecutive,
     k: usize,
     n: usize,
 ) -> Option<Run<'py>> {
-    let first = arrays.first()?;
-    let item = first.dtype().itemsize();
-    let (start, base_ptr) = data_and_base(first);
-    if base_ptr.is_null() {
+    let first = first?;
+    if check.broken || check.base.is_null() {
         return None;
     }
-    let mut next = start;
-    for a in arrays {
-        let (data, base) = data_and_base(a);
-        if base != base_ptr || data != next || !a.is_c_contiguous() || a.dtype().itemsize() != item
-        {
-            return None;
-        }
-        next = data + a.shape().first()? * k * item;
-    }
+    let (item, start, base_ptr) = (check.item, check.start, check.base);
     let base = first
         .getattr("base")
         .ok()?
