@@ -8,6 +8,7 @@ chunkings (the rounds do not depend on where they run).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import pickle
 import re
 from collections.abc import Iterator
@@ -228,7 +229,7 @@ def test_any_chunking_gives_the_flat_answer(
     labels, p = data
     n = len(labels)
     edges = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    chunks = tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
+    chunks = tuple(b - a for a, b in itertools.pairwise(edges))
     bounds = sorted({0, n, *(s % (n + 1) for s in sentences)})
     lengths = np.diff(bounds)
     want = outcome(find_label_issues_flat, labels, p, lengths, **kwargs)
@@ -292,7 +293,7 @@ def _round2(
     """Every chunk's encoded threshold summary, as ``tokenclean.dask`` computes them."""
     counts = np.bincount(labels, minlength=k).astype(np.int64)
     parts = []
-    for a, b in zip(edges, edges[1:]):
+    for a, b in itertools.pairwise(edges):
         first = np.bincount(labels[:a], minlength=k).astype(np.int64)
         parts.append(_core.chunk_thresholds(labels[a:b], p[a:b], first, counts))
     return parts, counts
