@@ -40,10 +40,16 @@ def make_data(n: int, k: int, chunk: int) -> tuple[da.Array, da.Array, np.ndarra
     rows = [min(chunk, n - lo) for lo in range(0, n, chunk)]
     blocks = [dask.delayed(_block, pure=True)(i, r, k) for i, r in enumerate(rows)]
     labels = da.concatenate(
-        [da.from_delayed(b[0], shape=(r,), dtype=np.int64) for b, r in zip(blocks, rows)]
+        [
+            da.from_delayed(b[0], shape=(r,), dtype=np.int64)
+            for b, r in zip(blocks, rows, strict=False)
+        ]
     )
     probs = da.concatenate(
-        [da.from_delayed(b[1], shape=(r, k), dtype=np.float32) for b, r in zip(blocks, rows)]
+        [
+            da.from_delayed(b[1], shape=(r, k), dtype=np.float32)
+            for b, r in zip(blocks, rows, strict=False)
+        ]
     )
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 41, size=n // 22 + 10)

@@ -85,7 +85,7 @@ class Judge:
         t = ranked - self.starts[s]
         parity = {"all": None, "even": 0, "odd": 1}[half]
         errors = [e for e in self.errors if parity is None or e[0] % 2 == parity]
-        flagged = [(int(a), int(b), int(b) + 1) for a, b in zip(s, t)]
+        flagged = [(int(a), int(b), int(b) + 1) for a, b in zip(s, t, strict=False)]
         return evaluate_spans(flagged, errors, ks=[])
 
 

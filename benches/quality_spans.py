@@ -54,7 +54,7 @@ def entity_figures(
     _, t_start, t_end = truth
     k = len(t_start)
     owner = np.full(diff.shape[0], -1)
-    for g, (a, e) in enumerate(zip(t_start.tolist(), t_end.tolist())):
+    for g, (a, e) in enumerate(zip(t_start.tolist(), t_end.tolist(), strict=False)):
         owner[a:e] = g
     covered = np.zeros(k, dtype=bool)
     hits = 0

@@ -80,7 +80,7 @@ def corrupt(
     goal = round(rate * n_train)
 
     def changed() -> int:
-        return sum(a != b for s in train for a, b in zip(tags[s], noisy[s]))
+        return sum(a != b for s in train for a, b in zip(tags[s], noisy[s], strict=False))
 
     done = 0
     while done < goal:

@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wnut17"
 def write(path: Path, sentences: list[tuple[list[str], list[str]]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for words, tags in sentences:
-            fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, tags, strict=False))
             fh.write("\n")
 
 

@@ -28,13 +28,15 @@ pub use crate::thresholds::label_counts as chunk_counts;
 
 /// Round 2: the chunk's share of every class's threshold sum, encoded for transport.
 /// `first[c]`: tokens of class c in earlier chunks; `counts`: tokens per class in the dataset.
+/// Counts that cannot hold the chunk are refused, and counts too large to plan for give
+/// [`Error::NoMemory`]: they come from the caller, and must not abort the process.
 pub fn chunk_thresholds(
     labels: &[u32],
     probs: &Probs,
     first: &[usize],
     counts: &[usize],
     threads: usize,
-) -> Vec<u8> {
+) -> Result<Vec<u8>> {
     by_dtype!(probs, pieces_in(labels, probs, first, counts, threads))
 }
 
@@ -44,19 +46,54 @@ fn pieces_in<T: Float>(
     first: &[usize],
     counts: &[usize],
     threads: usize,
-) -> Vec<u8> {
+) -> Result<Vec<u8>> {
     let k = probs.num_classes();
+    if first.len() != k || counts.len() != k {
+        return Err(Error::Invalid(format!(
+            "first has {} values and counts {}; both need one per class (K={k})",
+            first.len(),
+            counts.len()
+        )));
+    }
     let w = Workers::new(threads);
     let ranges = w.ranges(labels.len());
     let per_range = w.map(&ranges, |r| label_counts(&labels[r.clone()], k));
-    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let mine = crate::thresholds::sum_counts(&per_range, k);
+    for (c, ((&before, &here), &total)) in first.iter().zip(&mine).zip(counts).enumerate() {
+        if before.checked_add(here).is_none_or(|end| end > total) {
+            return Err(Error::Invalid(format!(
+                "the chunk holds {here} tokens of class {c} after {before} in earlier chunks, \
+                 but counts says the dataset holds {total}; do first and counts belong to this \
+                 dataset?"
+            )));
+        }
+    }
+    let plans = plans_for(counts)?;
     let mut out = Vec::new();
     for pieces in range_pieces::<T>(labels, probs, first, &per_range, &plans, None, &w, &ranges) {
         for p in &pieces {
             p.encode(&mut out);
         }
     }
-    out
+    Ok(out)
+}
+
+/// The summation plan of every class (about n/8 bytes for n tokens), or an error where the
+/// counts are too large to plan for.
+fn plans_for(counts: &[usize]) -> Result<Vec<Plan>> {
+    total_count(counts)?;
+    counts
+        .iter()
+        .map(|&n| {
+            Plan::try_new(n).map_err(|_| {
+                Error::NoMemory(format!(
+                    "the label counts say a class holds {n} tokens, whose summation plan (about \
+                     {} MB) cannot be allocated",
+                    n / 8 / 1_000_000
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The thresholds from every chunk's [`chunk_thresholds`], in chunk order.
@@ -86,7 +123,7 @@ fn thresholds_in<T: Float>(encoded: &[&[u8]], counts: &[usize]) -> Result<Thresh
     if values / 8 > bytes {
         return Err(mismatch("too few bytes"));
     }
-    let plans: Vec<Plan> = counts.iter().map(|&n| Plan::new(n)).collect();
+    let plans = plans_for(counts)?;
     let mut ranges = Vec::new();
     for bytes in encoded {
         let mut rest = *bytes;
@@ -561,6 +598,32 @@ mod tests {
     use super::*;
     use ndarray::Array2;
 
+    /// Round 2 takes `first` and `counts` from the caller: counts that cannot hold the chunk,
+    /// or too large to plan for, are errors (a failed allocation used to abort).
+    #[test]
+    fn round_2_refuses_counts_that_do_not_fit() {
+        let p = Array2::from_elem((3, 2), 0.5);
+        let probs = Probs::from_view_f64(p.view()).unwrap();
+        let labels = [0, 1, 1];
+        let run =
+            |first: &[usize], counts: &[usize]| chunk_thresholds(&labels, &probs, first, counts, 1);
+        assert!(run(&[0, 0], &[1, 2]).is_ok());
+        assert!(matches!(run(&[0], &[1]), Err(Error::Invalid(_))));
+        assert!(matches!(run(&[0, 0], &[1, 1]), Err(Error::Invalid(_))));
+        assert!(matches!(
+            run(&[0, usize::MAX], &[1, usize::MAX]),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            run(&[0, 0], &[usize::MAX, 2]),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            run(&[0, 0], &[1 << 62, 2]),
+            Err(Error::NoMemory(_))
+        ));
+    }
+
     /// Runs every round over chunks cut at `cuts`, as a distributed engine would.
     fn chunked(
         labels: &[u32],
@@ -595,7 +658,7 @@ mod tests {
             .zip(&views)
             .zip(&firsts)
             .map(|((&(a, b), v), first)| chunk_thresholds(&labels[a..b], v, first, &counts, 2))
-            .collect();
+            .collect::<Result<_>>()?;
         let slices: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         let t = combine_thresholds(&slices, &counts, true)?;
         let scans = chunks

@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// A well-typed argument with a value we cannot use.
     Invalid(String),
+    /// Memory for the work could not be allocated (sizes that come from the caller).
+    NoMemory(String),
     /// A bug: the engine panicked.
     Internal(String),
 }
@@ -56,7 +58,7 @@ impl fmt::Display for Error {
                 f,
                 "confidence_weighted_entropy needs probabilities in [0, 1], but class {class} at token {row} is {value}"
             ),
-            Error::Invalid(msg) => f.write_str(msg),
+            Error::Invalid(msg) | Error::NoMemory(msg) => f.write_str(msg),
             Error::Internal(msg) => write!(
                 f,
                 "internal error in tokenclean (please report it): {msg}"

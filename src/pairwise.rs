@@ -60,6 +60,23 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(n: usize) -> Self {
+        Self::walk(n, Vec::with_capacity(Self::capacity(n)))
+    }
+
+    /// [`Plan::new`] for an `n` that comes from outside (a chunk's share of a dataset): a plan
+    /// takes about n/8 bytes, and a failed allocation is returned instead of aborting.
+    pub fn try_new(n: usize) -> std::result::Result<Self, std::collections::TryReserveError> {
+        let mut bounds = Vec::new();
+        bounds.try_reserve_exact(Self::capacity(n))?;
+        Ok(Self::walk(n, bounds))
+    }
+
+    /// Room for every leaf bound (leaves hold 64 values or more once n > 128).
+    fn capacity(n: usize) -> usize {
+        n / 64 + 2
+    }
+
+    fn walk(n: usize, mut bounds: Vec<usize>) -> Self {
         fn walk(lo: usize, n: usize, out: &mut Vec<usize>) {
             if n <= 128 {
                 out.push(lo);
@@ -69,7 +86,6 @@ impl Plan {
                 walk(lo + half, n - half, out);
             }
         }
-        let mut bounds = Vec::with_capacity(n / 64 + 2);
         walk(0, n, &mut bounds);
         bounds.push(n);
         Plan { bounds }

@@ -1,25 +1,30 @@
-//! The same kernels compiled a second time for AVX2, chosen at run time: the four-lane groups
-//! of [`crate::lanes`] and the flat sweeps then use 256-bit registers. Results are identical:
-//! LLVM neither fuses nor reorders floating-point operations unless told to. The scan's and the
-//! noise-rate pass's row kernels are also written with AVX2 intrinsics (whole registers, no
-//! scalar tail); the portable ones stay the fallback and the reference of the tests.
+//! The same kernels compiled a second time for AVX2, chosen at run time ([`wide`]): the
+//! four-lane groups of [`crate::lanes`] and the flat sweeps then use 256-bit registers. Results
+//! are identical: LLVM neither fuses nor reorders floating-point operations unless told to.
+//! The scan's and the noise-rate pass's row kernels are also written with AVX2 intrinsics for
+//! rows of one or two registers (8-16 float32, 4-8 float64 classes); the portable ones stay
+//! the fallback, the kernels of longer rows and the reference of the tests.
 //!
 //! `TOKENCLEAN_SIMD=baseline` keeps the baseline code (for comparing the two).
 //!
-//! Measured (issue 21 review; 1M tokens, one thread, `benches/compare_cleanlab.py`): the
-//! intrinsics row kernels gain about 10% at K=9 float32 and nothing measurable at K=37
-//! float64; recompiling the closures for AVX2 without intrinsics measures the same as the
-//! baseline build. Only the first clears the project's 5% bar.
+//! Measured with `benches/engine_parts.py` (2026-12-07; 1M tokens, one thread, medians of 5
+//! alternating runs; gains on list / flat input, noise about 3%):
+//! - the intrinsics: +10% / +13% at K=9 float32 and +16% / +18% at K=7 float64. Their loops
+//!   over longer rows lost 3-6% to the recompiled portable kernels at K=37 float64 (and 6-10%
+//!   at K=9 and 12 float64, 9% at K=20 float32): removed.
+//! - the recompile of [`wide`]: +6% / +7% at K=37 float64, where the portable kernels run;
+//!   +3% / +5% at K=9 float32 and +1% / +2% at K=7 float64, beside the intrinsics.
 
 /// Calls `f`, with everything inlined into it compiled for AVX2 and FMA when the CPU has them.
-/// Closures meant to run wide must be `#[inline(always)]` down to the row kernels.
+/// Closures meant to run wide must be `#[inline(always)]` down to the row kernels. Gains +6% /
+/// +7% (list / flat input) at K=37 float64 (`benches/engine_parts.py`, 2026-12-07).
 #[inline(always)]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2_enabled() {
+        if mode().recompile {
             #[allow(unsafe_code)]
-            // SAFETY: the CPU supports AVX2 and FMA (checked by `avx2_enabled`).
+            // SAFETY: the CPU supports AVX2 and FMA (checked by `mode`).
             return unsafe { avx2(f) };
         }
     }
@@ -41,20 +46,37 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Whether [`wide`] runs the AVX2 build. Decided once (`TOKENCLEAN_SIMD` is read on the first
-/// call, which the binding makes at import, with the GIL held).
-pub fn avx2_enabled() -> bool {
+/// Which AVX2 parts run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    /// [`wide`] recompiles its closure for AVX2.
+    pub recompile: bool,
+    /// The row kernels use the AVX2 intrinsics.
+    pub intrinsics: bool,
+}
+
+/// The AVX2 parts that run. Decided once (`TOKENCLEAN_SIMD` is read on the first call, which
+/// the binding makes at import, with the GIL held): both where the CPU has AVX2 and FMA,
+/// none with `baseline`. `recompile-only` and `intrinsics-only` are undocumented benchmarking
+/// switches that keep one part each, for `benches/engine_parts.py` to measure.
+pub fn mode() -> Mode {
     #[cfg(target_arch = "x86_64")]
     {
-        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *ENABLED.get_or_init(|| {
-            std::env::var("TOKENCLEAN_SIMD").map_or(true, |v| v != "baseline")
-                && std::is_x86_feature_detected!("avx2")
-                && std::is_x86_feature_detected!("fma")
+        static MODE: std::sync::OnceLock<Mode> = std::sync::OnceLock::new();
+        *MODE.get_or_init(|| {
+            let cpu = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            let var = std::env::var("TOKENCLEAN_SIMD").unwrap_or_default();
+            Mode {
+                recompile: cpu && !matches!(var.as_str(), "baseline" | "intrinsics-only"),
+                intrinsics: cpu && !matches!(var.as_str(), "baseline" | "recompile-only"),
+            }
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    Mode {
+        recompile: false,
+        intrinsics: false,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -63,10 +85,11 @@ fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Row kernels for [`crate::float::Float`]: AVX2 registers where the CPU has them, else the
-/// portable [`crate::lanes`]. Rows are finite and hold at most 64 classes.
+/// Row kernels for [`crate::float::Float`]: AVX2 intrinsics for rows of one to two registers
+/// (8 to 16 float32, 4 to 8 float64 classes) where the CPU has them, else the portable
+/// [`crate::lanes`]. Rows are finite and hold at most 64 classes.
 macro_rules! row_kernels {
-    ($t:ty, $lanes:expr, $ge:ident, $margin:ident) => {
+    ($t:ty, $ge:ident, $margin:ident, $x86:ident) => {
         /// Bit `j` set where `row[j] >= cuts[j]`, the row's maximum, the index of its first
         /// occurrence (as `np.argmax`) and whether every value lies in [0, 1] (false for NaN;
         /// the other results are then meaningless).
@@ -75,10 +98,10 @@ macro_rules! row_kernels {
             #[cfg(target_arch = "x86_64")]
             {
                 let n = row.len();
-                if ($lanes..=64).contains(&n) && cuts.len() >= n && avx2_enabled() {
+                if x86::$x86::fits(n) && cuts.len() >= n && mode().intrinsics {
                     #[allow(unsafe_code)]
                     // SAFETY: AVX2 is there and the lengths are as `x86` requires.
-                    return unsafe { x86::$ge(row, cuts) };
+                    return unsafe { x86::$x86::ge_mask_argmax(row, cuts) };
                 }
             }
             let (m, best, top) = crate::lanes::mask_and_argmax(row, cuts, |v, c| v >= c);
@@ -91,10 +114,10 @@ macro_rules! row_kernels {
             #[cfg(target_arch = "x86_64")]
             {
                 let n = row.len();
-                if ($lanes..=64).contains(&n) && limits.len() >= n && avx2_enabled() {
+                if x86::$x86::fits(n) && limits.len() >= n && mode().intrinsics {
                     #[allow(unsafe_code)]
                     // SAFETY: AVX2 is there and the lengths are as `x86` requires.
-                    return unsafe { x86::$margin(row, pc, limits) };
+                    return unsafe { x86::$x86::margin_mask(row, pc, limits) };
                 }
             }
             crate::lanes::mask(row, limits, |v, l| pc - v <= l)
@@ -102,22 +125,74 @@ macro_rules! row_kernels {
     };
 }
 
-row_kernels!(f32, 8, ge_mask_argmax_f32, margin_mask_f32);
-row_kernels!(f64, 4, ge_mask_argmax_f64, margin_mask_f64);
+row_kernels!(f32, ge_mask_argmax_f32, margin_mask_f32, f32x8);
+row_kernels!(f64, ge_mask_argmax_f64, margin_mask_f64, f64x4);
 
-/// AVX2 row kernels. Every function needs AVX2, `LANES <= row.len() <= 64` and the other
-/// slice at least as long as the row. Rows are read a register at a time, the last register
-/// moved back to end with the row: a value seen twice gives the same bit and the same maximum.
+/// AVX2 row kernels for rows of one to two registers: the first register and one ending with
+/// the row (they overlap below two registers: a value seen twice gives the same bit and the
+/// same maximum), without a loop or a branch. Every function needs AVX2, `fits(row.len())`
+/// and the other slice at least as long as the row. Longer rows run the portable kernels,
+/// which measured faster there (module comment).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
-    use core::arch::x86_64::*;
+    /// One kernel pair per float type, from the type's intrinsics.
+    macro_rules! kernels {
+        ($name:ident, $t:ty, $v:ty, $lanes:expr, $load:ident, $set1:ident, $cmp:ident,
+         $movemask:ident, $max:ident, $sub:ident, $and:ident, $hmax:ident) => {
+            pub mod $name {
+                use core::arch::x86_64::*;
 
-    /// Starts of the registers covering `0..n`, the last one ending at `n`.
-    #[inline(always)]
-    fn next_start(s: usize, lanes: usize, n: usize) -> Option<usize> {
-        (s + lanes < n).then(|| (s + lanes).min(n - lanes))
+                /// Whether a row of `n` values takes these kernels.
+                #[inline(always)]
+                pub fn fits(n: usize) -> bool {
+                    ($lanes..=2 * $lanes).contains(&n)
+                }
+
+                /// Bits of a compare's lanes.
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn bits(v: $v) -> u64 {
+                    $movemask(v) as u32 as u64
+                }
+
+                /// Lanes in [0, 1]; ordered compares are false for NaN.
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn unit(v: $v) -> $v {
+                    $and(
+                        $cmp::<_CMP_GE_OQ>(v, $set1(0.0)),
+                        $cmp::<_CMP_LE_OQ>(v, $set1(1.0)),
+                    )
+                }
+
+                #[target_feature(enable = "avx2,fma")]
+                pub unsafe fn ge_mask_argmax(row: &[$t], cuts: &[$t]) -> (u64, $t, usize, bool) {
+                    let (r, c, hi) = (row.as_ptr(), cuts.as_ptr(), row.len() - $lanes);
+                    let (v0, v1) = ($load(r), $load(r.add(hi)));
+                    let m0 = bits($cmp::<_CMP_GE_OQ>(v0, $load(c)));
+                    let m1 = bits($cmp::<_CMP_GE_OQ>(v1, $load(c.add(hi))));
+                    let best = super::$hmax($max(v0, v1));
+                    let b = $set1(best);
+                    // The first maximum, from both registers' equality masks.
+                    let e0 = bits($cmp::<_CMP_EQ_OQ>(v0, b));
+                    let e1 = bits($cmp::<_CMP_EQ_OQ>(v1, b));
+                    let first = (e0 | (e1 << hi)).trailing_zeros() as usize;
+                    let ok = bits($and(unit(v0), unit(v1))) == (1 << $lanes) - 1;
+                    (m0 | (m1 << hi), best, first, ok)
+                }
+
+                #[target_feature(enable = "avx2,fma")]
+                pub unsafe fn margin_mask(row: &[$t], pc: $t, limits: &[$t]) -> u64 {
+                    let (r, l, hi) = (row.as_ptr(), limits.as_ptr(), row.len() - $lanes);
+                    let p = $set1(pc);
+                    let m0 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r)), $load(l));
+                    let m1 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r.add(hi))), $load(l.add(hi)));
+                    bits(m0) | (bits(m1) << hi)
+                }
+            }
+        };
     }
+
+    use core::arch::x86_64::*;
 
     /// The largest of eight float32 lanes.
     #[target_feature(enable = "avx2,fma")]
@@ -134,90 +209,11 @@ mod x86 {
         _mm_cvtsd_f64(_mm_max_sd(h, _mm_unpackhi_pd(h, h)))
     }
 
-    /// One kernel pair per float type, from the type's intrinsics.
-    macro_rules! kernels {
-        ($t:ty, $lanes:expr, $ge:ident, $margin:ident, $load:ident, $set1:ident, $cmp:ident,
-         $movemask:ident, $max:ident, $sub:ident, $and:ident, $hmax:ident) => {
-            #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $ge(row: &[$t], cuts: &[$t]) -> (u64, $t, usize, bool) {
-                let (n, r, c) = (row.len(), row.as_ptr(), cuts.as_ptr());
-                let (zero, one) = ($set1(0.0), $set1(1.0));
-                // Lanes in [0, 1]; ordered compares are false for NaN.
-                let unit = |v| $and($cmp::<_CMP_GE_OQ>(v, zero), $cmp::<_CMP_LE_OQ>(v, one));
-                let all = (1 << $lanes) - 1;
-                if n <= 2 * $lanes {
-                    // Two registers, the second ending with the row: no loop, and the first
-                    // maximum from both registers' equality masks, without a branch.
-                    let hi = n - $lanes;
-                    let (v0, v1) = ($load(r), $load(r.add(hi)));
-                    let m0 = $movemask($cmp::<_CMP_GE_OQ>(v0, $load(c))) as u32 as u64;
-                    let m1 = $movemask($cmp::<_CMP_GE_OQ>(v1, $load(c.add(hi)))) as u32 as u64;
-                    let best = $hmax($max(v0, v1));
-                    let b = $set1(best);
-                    let e0 = $movemask($cmp::<_CMP_EQ_OQ>(v0, b)) as u32 as u64;
-                    let e1 = $movemask($cmp::<_CMP_EQ_OQ>(v1, b)) as u32 as u64;
-                    let first = (e0 | (e1 << hi)).trailing_zeros() as usize;
-                    let ok = $movemask($and(unit(v0), unit(v1))) == all;
-                    return (m0 | (m1 << hi), best, first, ok);
-                }
-                let mut m = 0u64;
-                let mut top = $load(r);
-                let mut ok = $cmp::<_CMP_EQ_OQ>(top, top);
-                let mut s = Some(0);
-                while let Some(at) = s {
-                    let v = $load(r.add(at));
-                    let ge = $cmp::<_CMP_GE_OQ>(v, $load(c.add(at)));
-                    m |= ($movemask(ge) as u32 as u64) << at;
-                    top = $max(top, v);
-                    ok = $and(ok, unit(v));
-                    s = next_start(at, $lanes, n);
-                }
-                let ok = $movemask(ok) == all;
-                let best = $hmax(top);
-                let b = $set1(best);
-                // The first register holding the maximum holds its first occurrence.
-                let mut at = 0;
-                loop {
-                    let eq = $movemask($cmp::<_CMP_EQ_OQ>($load(r.add(at)), b));
-                    if eq != 0 || at + $lanes >= n {
-                        return (
-                            m,
-                            best,
-                            at + eq.trailing_zeros().min($lanes - 1) as usize,
-                            ok,
-                        );
-                    }
-                    at = (at + $lanes).min(n - $lanes);
-                }
-            }
-
-            #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $margin(row: &[$t], pc: $t, limits: &[$t]) -> u64 {
-                let (n, r, l) = (row.len(), row.as_ptr(), limits.as_ptr());
-                let p = $set1(pc);
-                if n <= 2 * $lanes {
-                    let hi = n - $lanes;
-                    let m0 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r)), $load(l));
-                    let m1 = $cmp::<_CMP_LE_OQ>($sub(p, $load(r.add(hi))), $load(l.add(hi)));
-                    return ($movemask(m0) as u32 as u64) | (($movemask(m1) as u32 as u64) << hi);
-                }
-                let mut m = 0u64;
-                let mut s = Some(0);
-                while let Some(at) = s {
-                    let le = $cmp::<_CMP_LE_OQ>($sub(p, $load(r.add(at))), $load(l.add(at)));
-                    m |= ($movemask(le) as u32 as u64) << at;
-                    s = next_start(at, $lanes, n);
-                }
-                m
-            }
-        };
-    }
-
     kernels!(
+        f32x8,
         f32,
+        __m256,
         8,
-        ge_mask_argmax_f32,
-        margin_mask_f32,
         _mm256_loadu_ps,
         _mm256_set1_ps,
         _mm256_cmp_ps,
@@ -228,10 +224,10 @@ mod x86 {
         hmax_ps
     );
     kernels!(
+        f64x4,
         f64,
+        __m256d,
         4,
-        ge_mask_argmax_f64,
-        margin_mask_f64,
         _mm256_loadu_pd,
         _mm256_set1_pd,
         _mm256_cmp_pd,
@@ -249,7 +245,7 @@ mod tests {
     use crate::lanes;
 
     /// Rows with ties, the maximum anywhere (last lane included) and every length to 64.
-    /// Without the AVX2 build (another CPU, or `TOKENCLEAN_SIMD=baseline`) both sides would be
+    /// Without the intrinsics (another CPU, or `TOKENCLEAN_SIMD=baseline`) both sides would be
     /// the portable kernels: ignored off x86-64, and reported as skipped on a CPU without AVX2.
     #[test]
     #[cfg_attr(
@@ -257,7 +253,7 @@ mod tests {
         ignore = "the AVX2 build exists only on x86-64"
     )]
     fn wide_kernels_match_the_portable_ones() {
-        if !avx2_enabled() {
+        if !mode().intrinsics {
             // Straight to stderr: the harness would swallow eprintln! of a passing test.
             use std::io::Write;
             let _ = writeln!(

@@ -187,7 +187,7 @@ def ragged_datasets(draw: st.DrawFn, **options: Any) -> tuple[list[list[int]], l
     out_labels: list[Any] = []
     out_probs: list[np.ndarray] = []
     start = 0
-    for length, dtype in zip(lengths, dtypes):
+    for length, dtype in zip(lengths, dtypes, strict=False):
         stop = start + length
         chunk = labels[start:stop]
         out_labels.append(chunk.copy() if as_arrays else [int(v) for v in chunk])

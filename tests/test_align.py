@@ -107,7 +107,7 @@ def test_batch_list_and_padded_equal_one_at_a_time(batch: list[dict[str, Any]]) 
         got = word_pred_probs(probs, ids, how=how)
         assert isinstance(got, list)
         assert len(got) == len(batch)
-        for g, p, i in zip(got, probs, ids):
+        for g, p, i in zip(got, probs, ids, strict=False):
             np.testing.assert_array_equal(g, word_pred_probs(p, i, how=how))
         if not batch:
             continue
@@ -116,11 +116,11 @@ def test_batch_list_and_padded_equal_one_at_a_time(batch: list[dict[str, Any]]) 
         k = probs[0].shape[1]
         padded = np.full((len(batch), t, k), 7.0, dtype=np.float32)
         padded_ids: list[list[int | None]] = []
-        for s, (p, i) in enumerate(zip(probs, ids)):
+        for s, (p, i) in enumerate(zip(probs, ids, strict=False)):
             padded[s, : len(i)] = p
             padded_ids.append([*i, *[None] * (t - len(i))])
         from_padded = word_pred_probs(padded, padded_ids, how=how)
-        for g, h in zip(got, from_padded):
+        for g, h in zip(got, from_padded, strict=False):
             np.testing.assert_array_equal(g, h)
 
 

@@ -9,7 +9,8 @@ cleanlab's source and behaviour; the differential parts need cleanlab and skip w
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,7 +58,7 @@ def test_names_cleanlab_tests_import_exist() -> None:
 
 def softmin(scores: list[float], temperature: float) -> float:
     weights = [math.exp((1 - s) / temperature) for s in scores]
-    return sum(w * s for w, s in zip(weights, scores)) / sum(weights)
+    return sum(w * s for w, s in zip(weights, scores, strict=False)) / sum(weights)
 
 
 SCORES = [[0.3, 0.7, 1.0], [0.5], [0.0, 1.0], [0.95, 0.9, 0.92, 0.4]]

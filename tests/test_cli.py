@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -83,9 +84,9 @@ def wnut50() -> Data:
         classes = z["class_names"].tolist()
     cuts = np.cumsum([0, *lengths]).tolist()
     return Data(
-        tokens=[words[a:b] for a, b in zip(cuts[:-1], cuts[1:])],
-        labels=[labels[a:b] for a, b in zip(cuts[:-1], cuts[1:])],
-        probs=[probs[a:b] for a, b in zip(cuts[:-1], cuts[1:])],
+        tokens=[words[a:b] for a, b in itertools.pairwise(cuts)],
+        labels=[labels[a:b] for a, b in itertools.pairwise(cuts)],
+        probs=[probs[a:b] for a, b in itertools.pairwise(cuts)],
         classes=classes,
     )
 
@@ -115,10 +116,10 @@ def write_conll(
     if docstart:
         lines.append(sep.join(["-DOCSTART-", *["-X-"] * (len(columns) - 2), "O"]) + newline)
         lines.append(newline)
-    for s, (words, tags) in enumerate(zip(data.tokens, data.tags)):
+    for s, (words, tags) in enumerate(zip(data.tokens, data.tags, strict=False)):
         if s:
             lines.append(blank)
-        for w, tag in zip(words, tags):
+        for w, tag in zip(words, tags, strict=False):
             values = {"token": w, "tag": tag, "pos": "NN", "chunk": "I-NP"}
             lines.append(sep.join(values[c] for c in columns) + newline)
     path.write_text("".join(lines) + trailing, encoding="utf-8", newline="")
@@ -134,7 +135,7 @@ def write_jsonl(
     tags_field: str = "tags",
 ) -> Path:
     with path.open("w", encoding="utf-8") as fh:
-        for words, labels in zip(data.tokens, data.labels):
+        for words, labels in zip(data.tokens, data.labels, strict=False):
             tags = labels if int_tags else [data.classes[lab] for lab in labels]
             obj = {"id": len(words), tokens_field: words, tags_field: tags}
             fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -327,7 +328,7 @@ def test_csv_equals_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, dat
     assert rows[0] == header
     assert len(rows) == len(records) + 1
     lines = data_file.read_text(encoding="utf-8").splitlines()
-    for row, record in zip(rows[1:], records):
+    for row, record in zip(rows[1:], records, strict=False):
         assert int(row[0]) == record["sentence"] and int(row[1]) == record["token"]
         assert row[2:5] == [record["word"], record["given"], record["suggested"]]
         assert float(row[5]) == record["score"]
@@ -353,7 +354,7 @@ def test_table_shows_sentence_with_token_highlighted(
     file_lines = data_file.read_text(encoding="utf-8").splitlines()
     headings = [i for i, line in enumerate(lines) if line.startswith("#")]
     assert len(headings) == min(3, len(want))
-    for rank, (i, record) in enumerate(zip(headings, want), start=1):
+    for rank, (i, record) in enumerate(zip(headings, want, strict=False), start=1):
         s, t = record["sentence"], record["token"]
         probs_row = data.probs[s][t]
         given = data.labels[s][t]
@@ -695,7 +696,7 @@ def test_other_probability_files(
     assert [(r["sentence"], r["token"], r["given"], r["suggested"]) for r in records] == [
         (r["sentence"], r["token"], r["given"], r["suggested"]) for r in want
     ]
-    for got, exp in zip(records, want):
+    for got, exp in zip(records, want, strict=False):
         assert got["score"] == pytest.approx(exp["score"], rel=1e-6, abs=1e-12)
 
 

@@ -24,8 +24,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, st
 
 def write_conll(path: Path, tokens: list[list[str]], tags: list[list[str]]) -> Path:
     with path.open("w", encoding="utf-8") as fh:
-        for words, labels in zip(tokens, tags):
-            fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, labels))
+        for words, labels in zip(tokens, tags, strict=False):
+            fh.writelines(f"{w}\t{t}\n" for w, t in zip(words, labels, strict=False))
             fh.write("\n")
     return path
 
@@ -184,7 +184,7 @@ def test_hugging_face_folder_gives_what_the_same_conll_gives(
     assert (code, err) == (0, "")
     from_conll = [json.loads(line) for line in out.splitlines()]
     assert from_hf and len(from_hf) == len(from_conll)
-    for a, b in zip(from_hf, from_conll):
+    for a, b in zip(from_hf, from_conll, strict=False):
         assert a.pop("file") == f"{tmp_path / 'hf'}[train]" and a.pop("line") == a["sentence"]
         del b["file"], b["line"]
         assert a == b
@@ -251,7 +251,7 @@ def test_span_level_records_are_find_span_issues(
     assert len(records) == len(want) > 0
     lines = {str(f): f.read_text(encoding="utf-8").splitlines() for f in files}
     covered: set[tuple[int, int]] = set()
-    for got, exp in zip(records, want):
+    for got, exp in zip(records, want, strict=False):
         s, a, b = got["sentence"], got["start"], got["end"]
         assert got["words"] == tokens[s][a:b]
         assert lines[got["file"]][got["line"] - 1].split("\t")[0] == tokens[s][a]

@@ -51,12 +51,12 @@ def files(tmp_path: Path, sample: Any) -> dict[str, Path]:
     names = sample.class_names
     conll = tmp_path / "d.conll"
     with conll.open("w", encoding="utf-8") as fh:
-        for words, labels in zip(sample.tokens, sample.labels):
-            fh.writelines(f"{w}\t{names[lab]}\n" for w, lab in zip(words, labels))
+        for words, labels in zip(sample.tokens, sample.labels, strict=False):
+            fh.writelines(f"{w}\t{names[lab]}\n" for w, lab in zip(words, labels, strict=False))
             fh.write("\n")
     jsonl = tmp_path / "d.jsonl"
     with jsonl.open("w", encoding="utf-8") as fh:
-        for words, labels in zip(sample.tokens, sample.labels):
+        for words, labels in zip(sample.tokens, sample.labels, strict=False):
             tags = [names[lab] for lab in labels]
             fh.write(json.dumps({"tokens": words, "tags": tags}) + "\n")
     npy = tmp_path / "p.npy"

@@ -13,8 +13,9 @@ import io
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ def assert_identical(ours: Any, theirs: Any, where: object = None) -> None:
     """
     if isinstance(theirs, tuple):
         assert isinstance(ours, tuple) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
+        for a, b in zip(ours, theirs, strict=False):
             assert_identical(a, b, where)
         return
     assert type(ours) is type(theirs), (where, type(ours), type(theirs))

@@ -8,6 +8,7 @@ chunkings (the rounds do not depend on where they run).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import pickle
 import re
 from collections.abc import Iterator
@@ -228,7 +229,7 @@ def test_any_chunking_gives_the_flat_answer(
     labels, p = data
     n = len(labels)
     edges = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    chunks = tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
+    chunks = tuple(b - a for a, b in itertools.pairwise(edges))
     bounds = sorted({0, n, *(s % (n + 1) for s in sentences)})
     lengths = np.diff(bounds)
     want = outcome(find_label_issues_flat, labels, p, lengths, **kwargs)
@@ -261,13 +262,38 @@ def test_more_classes_than_bucket_ids_hold_are_refused() -> None:
         tcd.find_label_issues(labels, da.from_array(p, chunks=(1, k)), [2])
 
 
+@pytest.mark.parametrize(
+    ("first", "counts", "error", "match"),
+    [
+        # The plan of 2**62 tokens takes 2**59 bytes, more than any address space: this used
+        # to abort the process.
+        ([0, 0, 0], [2**62, 2**62, 0], MemoryError, "cannot be allocated"),
+        ([0, 0, 0], [2**63 - 1] * 3, ValueError, "add up to more than"),
+        ([0], [1], ValueError, "one per class"),
+        ([0, 0, 0], [1, 1, 0], ValueError, "holds 2 tokens of class 1"),
+        ([5, 0, 0], [5, 2, 0], ValueError, "holds 1 tokens of class 0 after 5"),
+    ],
+)
+def test_round2_refuses_counts_that_do_not_fit(
+    first: list[int], counts: list[int], error: type[Exception], match: str
+) -> None:
+    """Counts of another dataset, or made up, raise; the process survives to check that."""
+    labels = np.array([0, 1, 1], np.int64)
+    p = np.full((3, 3), 1 / 3)
+    with pytest.raises(error, match=match):
+        _core.chunk_thresholds(labels, p, np.array(first, np.int64), np.array(counts, np.int64))
+    # The same chunk with fitting counts still gives its summary.
+    fitting = np.array([1, 2, 0], np.int64)
+    assert _core.chunk_thresholds(labels, p, np.zeros(3, np.int64), fitting)
+
+
 def _round2(
     labels: np.ndarray, p: np.ndarray, edges: list[int], k: int
 ) -> tuple[list[bytes], np.ndarray]:
     """Every chunk's encoded threshold summary, as ``tokenclean.dask`` computes them."""
     counts = np.bincount(labels, minlength=k).astype(np.int64)
     parts = []
-    for a, b in zip(edges, edges[1:]):
+    for a, b in itertools.pairwise(edges):
         first = np.bincount(labels[:a], minlength=k).astype(np.int64)
         parts.append(_core.chunk_thresholds(labels[a:b], p[a:b], first, counts))
     return parts, counts

@@ -61,7 +61,7 @@ def test_sample_shapes_are_consistent(sample: WnutSample) -> None:
     assert sum(lengths) == N_TOKENS
     assert min(lengths) > 0
     for i, (tokens, labels, probs) in enumerate(
-        zip(sample.tokens, sample.labels, sample.pred_probs)
+        zip(sample.tokens, sample.labels, sample.pred_probs, strict=False)
     ):
         assert len(tokens) == len(labels) == lengths[i], i
         assert probs.shape == (lengths[i], len(sample.class_names)), i
@@ -173,7 +173,7 @@ def test_demo_prints_header_and_top_issues(
     )
     blocks = _blocks(out)
     assert [int(match[1]) for match, _ in blocks] == [1, 2, 3]
-    for (match, text), issue in zip(blocks, issues[:3]):
+    for (match, text), issue in zip(blocks, issues[:3], strict=False):
         _check_block(sample, match, text, issue)
     assert out.rstrip().endswith(f"... and {len(issues) - 3} more (show more with --top N)")
 
@@ -189,7 +189,7 @@ def test_demo_rank_by(capsys: pytest.CaptureFixture[str], sample: WnutSample, me
     assert header is not None and header[5] == method and int(header[4]) == len(issues)
     blocks = _blocks(out)
     assert len(blocks) == min(5, len(issues))
-    for (match, text), issue in zip(blocks, issues):
+    for (match, text), issue in zip(blocks, issues, strict=False):
         _check_block(sample, match, text, issue)
         # The ranking score is shown too, unless it is the self-confidence already shown.
         assert match[8] == (None if method == "self_confidence" else method)

@@ -11,8 +11,9 @@ raises) is compared with cleanlab's self-confidence issues in position order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,7 +58,10 @@ N_JOBS = (None, 1, 2, 3)
 
 
 def first_difference(got: list[Any], want: list[Any]) -> str:
-    where = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    where = next(
+        (i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b),
+        min(len(got), len(want)),
+    )
     return (
         f"{len(got)} vs {len(want)} issues; first difference at {where}: "
         f"{got[where : where + 3]} vs {want[where : where + 3]}"

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def flatten(
 def to_pairs(flat: np.ndarray, lengths: np.ndarray) -> list[tuple[int, int]]:
     starts = np.concatenate([[0], np.cumsum(lengths)])
     sentence = np.searchsorted(starts, flat, side="right") - 1
-    return [(int(s), int(f - starts[s])) for s, f in zip(sentence, flat)]
+    return [(int(s), int(f - starts[s])) for s, f in zip(sentence, flat, strict=False)]
 
 
 def check_pairs_array(got: Any, want: list[tuple[int, int]]) -> None:

@@ -29,6 +29,7 @@ The number of examples comes from the hypothesis profile (``tests/conftest.py``)
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterable
@@ -452,7 +453,7 @@ def _judge_list(case: Case, j: Judge) -> None:
     flat: list[int] = []
     python_ints = True
     undetermined = False  # some sentence could not be read: no conclusion about the whole
-    for s, (lab, pp) in enumerate(zip(labels, probs)):
+    for s, (lab, pp) in enumerate(zip(labels, probs, strict=False)):
         values = _label_sequence(lab, f"labels[{s}]", j)
         # cleanlab's one-class allowance looks at the flattened labels: empty arrays add none
         python_ints &= (isinstance(lab, (list, tuple)) and all(type(v) is int for v in lab)) or (
@@ -1417,8 +1418,8 @@ def _base(api: str) -> Case:
         starts = np.concatenate([[0], np.cumsum(lengths)])
         return Case(
             api,
-            [labels[a:b].tolist() for a, b in zip(starts[:-1], starts[1:])],
-            [probs[a:b] for a, b in zip(starts[:-1], starts[1:])],
+            [labels[a:b].tolist() for a, b in itertools.pairwise(starts)],
+            [probs[a:b] for a, b in itertools.pairwise(starts)],
         )
     return Case(api, labels, probs, lengths=list(lengths))
 

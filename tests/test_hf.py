@@ -79,7 +79,7 @@ def assert_same(corpus: HFCorpus, want: dict[str, Any]) -> None:
     assert corpus.labels_flat.tolist() == [t for s in want["labels"] for t in s]
     assert corpus.pred_probs is not None and corpus.pred_probs_flat is not None
     assert len(corpus.pred_probs) == len(want["pred_probs"])
-    for got, p in zip(corpus.pred_probs, want["pred_probs"]):
+    for got, p in zip(corpus.pred_probs, want["pred_probs"], strict=False):
         np.testing.assert_array_equal(got, p.reshape(-1, K))
     np.testing.assert_array_equal(
         corpus.pred_probs_flat, np.concatenate([p.reshape(-1, K) for p in want["pred_probs"]])

@@ -91,7 +91,7 @@ def _same(a: Any, b: Any) -> bool:
             and np.array_equal(a, b)
         )
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=False))
     return bool(a == b) and type(a) is type(b)
 
 
@@ -439,7 +439,7 @@ def test_many_tiny_sentences(dtype: Any, config: int) -> None:
     check_flat(LABELS, probs, [1] * N, expected, **CONFIGS[config])
     # and with an empty sentence after every token
     expected2 = [(2 * s, t) for s, t in expected]
-    labels2 = [x for pair in zip(labels, [[]] * N) for x in pair]
+    labels2 = [x for pair in zip(labels, [[]] * N, strict=False) for x in pair]
     probs2 = [x for f in range(N) for x in (probs[f : f + 1], np.zeros((0, K), dtype=dtype))]
     check_list(labels2, probs2, expected2, **CONFIGS[config])
     check_flat(LABELS, probs, [1, 0] * N, expected2, **CONFIGS[config])

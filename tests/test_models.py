@@ -33,7 +33,7 @@ def test_same_bytes_whatever_the_number_of_processes(
     two, names_two = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2)
     again, _ = cross_val_pred_probs(tokens, tags, n_folds=3, n_jobs=2)
     assert names_one == names_two == class_order(tags)
-    for a, b, c in zip(one, two, again):
+    for a, b, c in zip(one, two, again, strict=False):
         assert a.dtype == np.float32 and a.shape == (len(b), len(names_one))
         assert a.tobytes() == b.tobytes() == c.tobytes()
     flat = np.concatenate(one)
@@ -64,7 +64,7 @@ def test_a_sentence_is_scored_by_a_model_that_never_saw_it() -> None:
     import pycrfsuite
 
     trainer = pycrfsuite.Trainer(verbose=False)
-    for words, labels in zip(tokens, tags):
+    for words, labels in zip(tokens, tags, strict=False):
         trainer.append(token_features(words), labels)
     trainer.set_params({"c1": 0.1, "c2": 0.1, "max_iterations": 100})
     with tempfile.TemporaryDirectory() as tmp:

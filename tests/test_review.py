@@ -41,7 +41,7 @@ def changed_lines(before: bytes, after: bytes) -> dict[int, tuple[bytes, bytes]]
     """1-based line number -> (old line, new line), for lines that differ."""
     a, b = before.split(b"\n"), after.split(b"\n")
     assert len(a) == len(b), "apply must never add or remove lines"
-    return {i + 1: (x, y) for i, (x, y) in enumerate(zip(a, b)) if x != y}
+    return {i + 1: (x, y) for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y}
 
 
 # --- apply: CoNLL ---------------------------------------------------------------------------
@@ -428,8 +428,8 @@ def sample(tmp_path: Path) -> tuple[Path, Path]:
     s = load_wnut17_sample()
     data = tmp_path / "wnut17.conll"
     with open(data, "w", encoding="utf-8") as f:
-        for words, tags in zip(s.tokens, s.labels):
-            f.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, tags))
+        for words, tags in zip(s.tokens, s.labels, strict=False):
+            f.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, tags, strict=False))
             f.write("\n")
     np.save(tmp_path / "pred_probs.npy", np.concatenate(s.pred_probs))
     (tmp_path / "classes.txt").write_text("\n".join(s.class_names) + "\n")
@@ -715,8 +715,8 @@ def test_report_without_issues_runs_the_detection(tmp_path: Path) -> None:
     s = load_wnut17_sample()
     data = tmp_path / "d.conll"
     with data.open("w", encoding="utf-8") as fh:
-        for words, labels in zip(s.tokens[:80], s.labels[:80]):
-            fh.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, labels))
+        for words, labels in zip(s.tokens[:80], s.labels[:80], strict=False):
+            fh.writelines(f"{w}\t{s.class_names[t]}\n" for w, t in zip(words, labels, strict=False))
             fh.write("\n")
     issues = tmp_path / "issues.jsonl"
     assert run("find-issues", str(data), "--folds", "3", "--format", "json", "-o", str(issues)) == 0

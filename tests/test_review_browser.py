@@ -203,7 +203,7 @@ def test_review_loop_in_chromium(
     before = data.read_bytes().split(b"\n")
     after = fixed.read_bytes().split(b"\n")
     assert len(before) == len(after)
-    changed = {i + 1: (a, b) for i, (a, b) in enumerate(zip(before, after)) if a != b}
+    changed = {i + 1: (a, b) for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b}
     corrected = {c["line"]: c for c in exported}
     for line, c in corrected.items():
         word, tag = changed[line][1].decode().split("\t")

@@ -33,9 +33,16 @@ def _has_avx2() -> bool:
 pytestmark = pytest.mark.skipif(not _has_avx2(), reason="the CPU has no AVX2: one build only")
 
 ORDERS = (None, *RANKINGS)
-# K=5 float32 is below one AVX2 register (the portable kernels serve both builds); 12 and 37
-# use the AVX2 row kernels; 70 is past the 64 classes of the bit-mask kernels.
-CASES = [(5, "float32", 1), (12, "float32", 4), (37, "float64", 2), (70, "float32", 3)]
+# K=5 float32 is below one AVX2 register and K=37 float64 above two (the portable kernels,
+# recompiled for AVX2 or not); 12 float32 and 7 float64 use the AVX2 intrinsics row kernels;
+# 70 is past the 64 classes of the bit-mask kernels.
+CASES = [
+    (5, "float32", 1),
+    (12, "float32", 4),
+    (7, "float64", 5),
+    (37, "float64", 2),
+    (70, "float32", 3),
+]
 
 _CHILD = textwrap.dedent(
     """

@@ -29,7 +29,7 @@ def check_dataset(labels: list[Any], pred_probs: list[np.ndarray], dtypes: set[s
     assert len(ks) == 1
     (k,) = ks
     flat: list[int] = []
-    for ids, probs in zip(labels, pred_probs):
+    for ids, probs in zip(labels, pred_probs, strict=False):
         assert probs.shape == (len(ids), k)
         assert str(probs.dtype) in dtypes
         assert np.all((probs >= 0) & (probs <= 1))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import faulthandler
 import functools
+import itertools
 import multiprocessing
 import os
 import signal
@@ -88,7 +89,7 @@ def _split(
 ) -> tuple[list[list[int]], list[np.ndarray]]:
     starts = np.concatenate([[0], np.cumsum(lengths)])
     out_l, out_p = [], []
-    for s, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
+    for s, (a, b) in enumerate(itertools.pairwise(starts)):
         out_l.append(labels[a:b].tolist())
         block = probs[a:b]
         out_p.append(block.astype(np.float32) if mixed and s % 3 == 0 else block)

@@ -15,8 +15,9 @@ import io
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,7 @@ def assert_sentence_scores(
 
 def assert_series_list_equal(ours: list[Any], theirs: list[Any]) -> None:
     assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=False):
         pd.testing.assert_series_equal(a, b, check_exact=True)
 
 
@@ -357,14 +358,14 @@ SELF_CONFIDENCE = [[0.9, 0.8, 0.6], [0.6, 0.2], [0.8, 0.05, 0.9, 0.7]]
 
 def softmin(scores: list[float], temperature: float) -> float:
     weights = [math.exp((1 - s) / temperature) for s in scores]
-    return sum(w * s for w, s in zip(weights, scores)) / sum(weights)
+    return sum(w * s for w, s in zip(weights, scores, strict=False)) / sum(weights)
 
 
 def test_known_token_and_sentence_scores() -> None:
     sentences, tokens = rank.get_label_quality_scores(LABELS, PRED_PROBS)
     np.testing.assert_array_equal(sentences, [0.6, 0.2, 0.05])
     assert sentences.dtype == np.float64
-    for series, expected in zip(tokens, SELF_CONFIDENCE):
+    for series, expected in zip(tokens, SELF_CONFIDENCE, strict=False):
         assert isinstance(series, pd.Series)
         np.testing.assert_array_equal(series.to_numpy(), expected)
         assert list(series.index) == list(range(len(expected)))
@@ -391,7 +392,9 @@ def test_known_softmin(temperature: float) -> None:
     expected = [softmin(s, temperature) for s in SELF_CONFIDENCE]
     np.testing.assert_allclose(sentences, expected, rtol=1e-13)
     # Always between the minimum and the mean of the sentence.
-    assert all(min(s) <= v <= np.mean(s) + 1e-15 for s, v in zip(SELF_CONFIDENCE, sentences))
+    assert all(
+        min(s) <= v <= np.mean(s) + 1e-15 for s, v in zip(SELF_CONFIDENCE, sentences, strict=False)
+    )
 
 
 def test_softmin_limits() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any, Literal, Optional, Union, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ __all__ = ["word_pred_probs"]
 _HOWS = ("first", "mean", "max")
 
 FloatArray = npt.NDArray[np.floating[Any]]
-WordIds = Union[Sequence[Optional[int]], npt.NDArray[np.integer[Any]]]
+WordIds = Sequence[int | None] | npt.NDArray[np.integer[Any]]
 
 
 @overload
@@ -241,7 +241,7 @@ def _flatten(
                 "(sentences, subwords, classes) or a list of 2-D arrays for a batch; "
                 f"got shape {arr.shape}"
             )
-    for s, (w, n) in enumerate(zip(ids, lengths)):
+    for s, (w, n) in enumerate(zip(ids, lengths, strict=False)):
         if len(w) != n:
             raise ValueError(
                 f"sentence {s}: word_ids has {len(w)} entries but subword_probs has {n} rows"
@@ -277,7 +277,7 @@ def _parse_word_ids(
     kept = obj[mask]
     vals = np.array(kept.tolist()) if kept.size else np.zeros(0, dtype=np.int64)
     if vals.ndim != 1 or vals.dtype.kind not in "iu":
-        for j, v in zip(np.flatnonzero(mask), kept):
+        for j, v in zip(np.flatnonzero(mask), kept, strict=False):
             if not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)):
                 s, t = _locate(int(j), sub_offsets)
                 raise ValueError(

@@ -21,6 +21,7 @@ import argparse
 import codecs
 import csv
 import importlib.metadata
+import itertools
 import json
 import os
 import sys
@@ -457,12 +458,12 @@ def _write_sample(args: argparse.Namespace) -> int:
     sample = load_wnut17_sample()
     path = os.path.join(args.folder, f"wnut17.{args.format}")
     lines = []
-    for words, labels in zip(sample.tokens, sample.labels):
+    for words, labels in zip(sample.tokens, sample.labels, strict=False):
         tags = [sample.class_names[t] for t in labels]
         if args.format == "jsonl":
             lines.append(json.dumps({"tokens": words, "tags": tags}, ensure_ascii=False) + "\n")
         else:
-            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags))
+            lines.extend(f"{w}\t{t}\n" for w, t in zip(words, tags, strict=False))
             lines.append("\n")
     try:
         os.makedirs(args.folder, exist_ok=True)
@@ -729,7 +730,7 @@ def _detect(args: argparse.Namespace) -> tuple[_Summary, Iterator[_Row]]:
         for lo in range(0, len(shown), 4096):  # read the words back a chunk at a time
             chunk = shown[lo : lo + 4096]
             words = corpus.words(chunk[:, 0].tolist())
-            for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist()):
+            for (s, t), score in zip(chunk.tolist(), scores[lo : lo + 4096].tolist(), strict=False):
                 row = _probs_row(probs, starts, s, t)
                 given = int(labels[starts[s] + t])
                 if suggestions is None:
@@ -878,7 +879,7 @@ def _crf_pred_probs(
             lookup = np.array(corpus.tags, dtype=np.int64)
         else:
             index = {name: i for i, name in enumerate(names)}
-            for tag, where in zip(tag_names, corpus.tag_where):
+            for tag, where in zip(tag_names, corpus.tag_where, strict=False):
                 if tag not in index:
                     raise InputError(f"{where}: tag {tag!r} is not in {source}")
             lookup = np.array([index[tag] for tag in tag_names], dtype=np.int64)
@@ -1004,7 +1005,7 @@ def _parse_classes(text: str) -> list[str]:
 
 
 def _check_ids(corpus: Corpora | _HFData, k: int, holder: str, unit: str = "columns") -> None:
-    for tag, where in zip(corpus.tags, corpus.tag_where):
+    for tag, where in zip(corpus.tags, corpus.tag_where, strict=False):
         assert isinstance(tag, int)
         if tag >= k:
             raise InputError(
@@ -1029,7 +1030,7 @@ def _class_ids(
         names: list[Tag] = list(classes) if classes is not None else list(range(k))
     elif classes is not None:
         index = {name: i for i, name in enumerate(classes)}
-        for tag, where in zip(corpus.tags, corpus.tag_where):
+        for tag, where in zip(corpus.tags, corpus.tag_where, strict=False):
             if tag not in index:
                 raise InputError(f"{where}: tag {tag!r} is not in {source}")
         lookup = np.array([index[str(tag)] for tag in corpus.tags], dtype=np.int64)
@@ -1076,7 +1077,7 @@ def _run(
                     labels, probs.flat, corpus.lengths, **options
                 )
                 return pairs
-            sentence_labels = [labels[a:b] for a, b in zip(starts[:-1], starts[1:])]
+            sentence_labels = [labels[a:b] for a, b in itertools.pairwise(starts)]
             found = tokenclean.find_label_issues(sentence_labels, probs.sentences or [], **options)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{_culprit(str(exc), corpus, probs)}: {exc}") from None
@@ -1109,7 +1110,7 @@ def _issue_scores(
     order = np.argsort(issues[:, 0], kind="stable")
     sentences, first = np.unique(issues[order, 0], return_index=True)
     bounds = [*first.tolist(), len(order)]
-    for s, lo, hi in zip(sentences.tolist(), bounds[:-1], bounds[1:]):
+    for s, lo, hi in zip(sentences.tolist(), bounds[:-1], bounds[1:], strict=False):
         which = order[lo:hi]
         sentence_scores = _core.label_quality_scores(
             labels[starts[s] : starts[s + 1]], float_probs(_sentence(probs, s)), method
@@ -1146,7 +1147,7 @@ SPAN_FIELDS = ("kind", "sentence", "start", "end", "words", "given", "suggested"
 def _record(row: _Row) -> dict[str, Any]:
     """The JSON object of one row: a token issue, or an entity-level one."""
     if row.span is None:
-        return dict(zip(FIELDS, _fields(row)))
+        return dict(zip(FIELDS, _fields(row), strict=False))
     span = dict(row.span)
     span["words"] = list(row.words[int(span["start"]) : int(span["end"])])
     record = {key: span[key] for key in SPAN_FIELDS}

@@ -609,7 +609,7 @@ def run_apply(args: Any) -> int:
     elif args.classes_file is not None:
         extra = list(read_classes_file(args.classes_file))
     results = []
-    for path, target in zip(args.data, targets):
+    for path, target in zip(args.data, targets, strict=False):
         mine = [c for c in corrections if mapping[c.file] == path]
         new, changes, skipped = apply_corrections(
             path,
@@ -651,7 +651,7 @@ def _targets(args: Any) -> list[str]:
         targets = [os.path.join(args.output_dir, os.path.basename(p)) for p in args.data]
         if len(set(targets)) != len(targets):
             raise InputError("--output-dir: two DATA files have the same name")
-        for path, target in zip(args.data, targets):
+        for path, target in zip(args.data, targets, strict=False):
             if os.path.exists(target) and _same_file(path, target):
                 raise InputError(f"{target}: would replace DATA; use --in-place for that")
         return targets

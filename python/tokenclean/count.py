@@ -10,7 +10,7 @@ not supported and raises ``ValueError``.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Union, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +32,7 @@ _ESTIMATION_METHODS = ("off_diagonal", "off_diagonal_calibrated", "off_diagonal_
 
 IntMatrix = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.floating[Any]]
-ConfidentJoint = Union[IntMatrix, tuple[IntMatrix, npt.NDArray[np.int64]]]
+ConfidentJoint = IntMatrix | tuple[IntMatrix, npt.NDArray[np.int64]]
 
 
 def _single_label_only(multi_label: object) -> None:

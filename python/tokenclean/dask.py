@@ -108,7 +108,7 @@ def find_label_issues(
     blocks = [
         (lab, pp, int(start))
         for lab, pp, start, size in zip(
-            ids.to_delayed().ravel(), probs.to_delayed().ravel(), starts, rows
+            ids.to_delayed().ravel(), probs.to_delayed().ravel(), starts, rows, strict=False
         )
         if size > 0
     ]
@@ -119,7 +119,9 @@ def find_label_issues(
         """``func(labels, pred_probs, offset, [per_chunk[i],] *args, **kw)`` on the workers."""
         task = delayed(func, pure=True)
         extra = [()] * len(blocks) if per_chunk is None else [(x,) for x in per_chunk]
-        return list(compute(*[task(*b, *x, *args, **kw) for b, x in zip(blocks, extra)]))
+        return list(
+            compute(*[task(*b, *x, *args, **kw) for b, x in zip(blocks, extra, strict=False)])
+        )
 
     # 1: label counts, checks of labels, lengths and options.
     count = delayed(_chunk_counts, pure=True)
@@ -149,7 +151,9 @@ def find_label_issues(
 
     # 5: the flagged tokens with their scores, ranked on the client.
     cuts = np.searchsorted(selected, [off for _, _, off in blocks] + [n])
-    mine = [selected[a:b] - off for (_, _, off), a, b in zip(blocks, cuts[:-1], cuts[1:])]
+    mine = [
+        selected[a:b] - off for (_, _, off), a, b in zip(blocks, cuts[:-1], cuts[1:], strict=False)
+    ]
     flagged = on_chunks(_chunk_issues, thresholds, wide, per_chunk=mine, **opts)
     keys = np.concatenate([f[0] for f in flagged])
     positions = np.concatenate([f[1] for f in flagged])

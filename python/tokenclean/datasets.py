@@ -7,6 +7,7 @@ The data files live in :mod:`tokenclean.data`; their license and attribution are
 from __future__ import annotations
 
 import importlib.resources
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,10 +78,10 @@ def load_wnut17_sample() -> WnutSample:
         raise RuntimeError(f"{_SAMPLE_FILE} is inconsistent; reinstall tokenclean")
 
     cuts = np.cumsum(lengths[:-1])
-    words = [joined[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+    words = [joined[a:b] for a, b in itertools.pairwise(offsets)]
     bounds = [0, *cuts.tolist(), n_tokens]
     return WnutSample(
-        tokens=[words[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+        tokens=[words[a:b] for a, b in itertools.pairwise(bounds)],
         labels=[part.tolist() for part in np.split(labels_flat, cuts)],
         pred_probs=np.split(pred_probs_flat, cuts),
         class_names=class_names,

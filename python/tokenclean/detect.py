@@ -216,7 +216,7 @@ def find_issues(
     if len(tokens) != len(tags):
         raise ValueError(f"{len(tokens)} sentences of tokens but {len(tags)} of tags")
     labels = []
-    for s, (words, sentence) in enumerate(zip(tokens, tags)):
+    for s, (words, sentence) in enumerate(zip(tokens, tags, strict=False)):
         if len(words) != len(sentence):
             raise ValueError(f"sentence {s}: {len(words)} tokens but {len(sentence)} tags")
         ids = []
@@ -265,7 +265,8 @@ def _combined(
     from tokenclean.ngrams import word_ids
 
     lengths = np.array([len(s) for s in labels], dtype=np.int64)
-    if any(p.shape[0] != n for p, n in zip(probs, lengths.tolist())) or len(probs) != len(lengths):
+    mismatched = any(p.shape[0] != n for p, n in zip(probs, lengths.tolist(), strict=False))
+    if mismatched or len(probs) != len(lengths):
         raise ValueError("pred_probs must have one (T_i, K) array per sentence of tokens")
     flat_labels = np.fromiter((t for s in labels for t in s), dtype=np.int64, count=lengths.sum())
     k = {p.shape[1] for p in probs if p.ndim == 2}
@@ -283,5 +284,5 @@ def _combined(
             suggested=names[found.suggested[i]],
             score=float(found.quality[i]),
         )
-        for s, i in zip(sentence.tolist(), found.flagged.tolist())
+        for s, i in zip(sentence.tolist(), found.flagged.tolist(), strict=False)
     ]

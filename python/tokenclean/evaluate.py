@@ -227,7 +227,7 @@ def entity_errors(given: Sequence[Sequence[Any]], corrected: Sequence[Sequence[A
     if len(given) != len(corrected):
         raise ValueError(f"{len(given)} given sentences but {len(corrected)} corrected ones")
     out: list[Span] = []
-    for s, (g, c) in enumerate(zip(given, corrected)):
+    for s, (g, c) in enumerate(zip(given, corrected, strict=False)):
         a, b = set(_entity_spans(g)), set(_entity_spans(c))
         changed = sorted((start, end) for start, end, _ in a ^ b)
         for start, end in changed:

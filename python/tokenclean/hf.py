@@ -386,6 +386,6 @@ def _join(chunks: Sequence[_A], empty: _A) -> _A:
 
 def _per_sentence(chunks: tuple[Any, ...], chunk_lengths: tuple[IntArray, ...]) -> list[Any]:
     out: list[Any] = []
-    for values, lengths in zip(chunks, chunk_lengths):
+    for values, lengths in zip(chunks, chunk_lengths, strict=False):
         out.extend(np.split(values, np.cumsum(lengths)[:-1]))
     return out

@@ -26,7 +26,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Literal, Protocol, TextIO, Union
+from typing import Any, BinaryIO, Literal, Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +54,7 @@ DOCSTART = "-DOCSTART-"
 #: Seconds a read must take before a progress bar appears (small files never show one).
 PROGRESS_DELAY = 0.5
 
-Tag = Union[str, int]
+Tag = str | int
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.int64]
 
@@ -233,7 +233,7 @@ class Corpora:
         ids = []
         for part in self.parts:
             remap = np.empty(len(part.tags), dtype=np.int64)
-            for i, (tag, where) in enumerate(zip(part.tags, part.tag_where)):
+            for i, (tag, where) in enumerate(zip(part.tags, part.tag_where, strict=False)):
                 if tag not in index:
                     index[tag] = len(self.tags)
                     self.tags.append(tag)
@@ -753,7 +753,7 @@ class PredProbs:
 
 
 def _first_mismatch(a: Sequence[int], b: Sequence[int]) -> int | None:
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
@@ -968,7 +968,7 @@ def _sentence_arrays(
     if k is None:
         raise InputError(f"{path}: every array is empty, so the number of classes is unknown")
     arrays = [a.reshape(0, k) if a.ndim == 1 else a for a in arrays]
-    for key, arr in zip(keys, arrays):
+    for key, arr in zip(keys, arrays, strict=False):
         _check_probs(arr, path, f"array {key!r}", k)
     return PredProbs(path, None, None, arrays, keys, k)
 

@@ -26,6 +26,7 @@ reviewed regions give it differs from the tag the exported regions gave it.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -288,7 +289,7 @@ def _token_spans(
             )
         spans.append((starts[a], ends[b] + 1, label))
     spans.sort()
-    for (a1, b1, l1), (a2, b2, l2) in zip(spans, spans[1:]):
+    for (a1, b1, l1), (a2, b2, l2) in itertools.pairwise(spans):
         if a2 < b1:
             raise InputError(
                 f"{where}: regions {l1!r} (tokens {a1}-{b1 - 1}) and {l2!r} (tokens {a2}-{b2 - 1}) "
@@ -311,7 +312,7 @@ def _corrections(
     reviewed = tags_from_spans(spans, len(tags), scheme)
     out = []
     jsonl = meta["format"] == "jsonl"
-    for t, (before, after) in enumerate(zip(exported, reviewed)):
+    for t, (before, after) in enumerate(zip(exported, reviewed, strict=False)):
         if before == after:
             continue
         a, b = meta["tokens"][t]

@@ -251,7 +251,7 @@ def _train_fold(fold: int) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.f
             # Tags missing from this fold's training part keep a zero column.
             known = [(column[name], name) for name in tagger.labels()]
             row = 0
-            for s, n in zip(held_out.tolist(), lengths):
+            for s, n in zip(held_out.tolist(), lengths, strict=False):
                 if n == 0:
                     continue
                 tagger.set(token_features(job.tokens[s], _words=words))
@@ -269,10 +269,10 @@ def _train_fold(fold: int) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.f
 def _check_corpus(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> None:
     if len(tokens) != len(tags):
         raise ValueError(f"{len(tokens)} sentences of tokens but {len(tags)} of tags")
-    for s, (words, labels) in enumerate(zip(tokens, tags)):
+    for s, (words, labels) in enumerate(zip(tokens, tags, strict=False)):
         if len(words) != len(labels):
             raise ValueError(f"sentence {s}: {len(words)} tokens but {len(labels)} tags")
-        for t, (word, tag) in enumerate(zip(words, labels)):
+        for t, (word, tag) in enumerate(zip(words, labels, strict=False)):
             if not isinstance(word, str) or not isinstance(tag, str):
                 raise TypeError(
                     f"sentence {s}, token {t}: tokens and tags must be strings, got "

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +46,7 @@ __all__ = ["VariationEvidence", "variation_ngrams", "word_ids"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-Words = Union[npt.ArrayLike, Sequence[Sequence[str]], Sequence[Sequence[int]]]
+Words = npt.ArrayLike | Sequence[Sequence[str]] | Sequence[Sequence[int]]
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _sentence_labels(labels: Any, lens: IntArray) -> IntArray:
     if len(sentences) != len(lens):
         raise ValueError(f"labels has {len(sentences)} sentences but words has {len(lens)}")
     parts = []
-    for s, (sentence, n) in enumerate(zip(sentences, lens.tolist())):
+    for s, (sentence, n) in enumerate(zip(sentences, lens.tolist(), strict=False)):
         arr = _int_array(sentence, f"labels[{s}]")
         if len(arr) != n:
             raise ValueError(f"labels[{s}] has {len(arr)} tags but words[{s}] has {n} words")

@@ -799,4 +799,4 @@ def find_label_issues(
     starts = np.concatenate([[0], np.cumsum(lengths)])
     sentence = np.searchsorted(starts, flat, side="right") - 1
     token = flat - starts[sentence]
-    return [(int(i), int(j)) for i, j in zip(sentence.tolist(), token.tolist())]
+    return [(int(i), int(j)) for i, j in zip(sentence.tolist(), token.tolist(), strict=False)]

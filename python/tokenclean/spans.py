@@ -298,11 +298,12 @@ def find_spans(
             (out["start"] - base).tolist(),
             (out["end"] - base).tolist(),
             out["type"].tolist(),
+            strict=False,
         )
     ]
     bad = out["malformed"]
     bad_sent = np.searchsorted(first, bad, side="right") - 1
-    malformed = list(zip(bad_sent.tolist(), (bad - first[bad_sent]).tolist()))
+    malformed = list(zip(bad_sent.tolist(), (bad - first[bad_sent]).tolist(), strict=False))
     return spans, malformed
 
 

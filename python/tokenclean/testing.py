@@ -248,7 +248,7 @@ def _split(
     labels: Labels = []
     pred_probs: PredProbs = []
     start = 0
-    for length, dtype in zip(lengths, dtypes):
+    for length, dtype in zip(lengths, dtypes, strict=False):
         stop = start + length
         ids = given[start:stop]
         labels.append(ids.copy() if labels_as == "array" else ids.tolist())
@@ -403,7 +403,7 @@ def _flatten(
     """Flat labels, flat probabilities (the sentences' promoted dtype) and sentence lengths."""
     lengths = [len(sentence) for sentence in labels]
     flat_labels = np.concatenate([np.asarray(s, dtype=np.int64).reshape(-1) for s in labels])
-    rows = [np.asarray(p) for p, n in zip(pred_probs, lengths) if n]
+    rows = [np.asarray(p) for p, n in zip(pred_probs, lengths, strict=False) if n]
     flat_probs = np.concatenate(rows).astype(np.result_type(*rows), copy=False)
     return flat_labels, flat_probs, lengths
 
@@ -421,7 +421,7 @@ def assert_thread_count_independent(
     sentences (``labels * 20``) to make the threads work.
     """
     results = [find_label_issues(labels, pred_probs, n_jobs=jobs, **kwargs) for jobs in n_jobs]
-    for jobs, issues in zip(n_jobs[1:], results[1:]):
+    for jobs, issues in zip(n_jobs[1:], results[1:], strict=False):
         assert issues == results[0], f"n_jobs={jobs} changed the issues (vs n_jobs={n_jobs[0]})"
     return results[0]
 
@@ -485,7 +485,7 @@ def _token_scores(
         flat_labels, flat_probs, method=method, adjust_pred_probs=adjust
     ).tolist()
     keys = [(s, t) for s, n in enumerate(lengths) for t in range(n)]
-    return dict(zip(keys, values))
+    return dict(zip(keys, values, strict=False))
 
 
 def assert_issues_well_formed(

@@ -196,13 +196,7 @@ fn chunk_thresholds<'py>(
     let first = vec_of(&first, "first")?;
     let counts = vec_of(&counts, "counts")?;
     let bytes = with_chunk(labels, pred_probs, 0, |ids, probs| {
-        Ok(chunks::chunk_thresholds(
-            ids,
-            probs,
-            &first,
-            &counts,
-            n_jobs.unwrap_or(0),
-        ))
+        chunks::chunk_thresholds(ids, probs, &first, &counts, n_jobs.unwrap_or(0))
     })?;
     Ok(PyBytes::new(py, &bytes))
 }

@@ -2,7 +2,7 @@
 
 use crate::error::{bad_label_why, Error};
 use crate::ragged::Offsets;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 /// How to name a token in messages: "sentence 3, token 2" or "token 7".
@@ -48,6 +48,7 @@ pub(crate) fn core_error(err: Error, at: &Where) -> PyErr {
             at.token(row)
         ),
         Error::Internal(_) => return PyRuntimeError::new_err(err.to_string()),
+        Error::NoMemory(msg) => return PyMemoryError::new_err(msg),
         other => other.to_string(),
     };
     PyValueError::new_err(msg)

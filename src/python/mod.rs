@@ -24,13 +24,22 @@ use counts::{
 use issues::{find_label_issues_flat, find_label_issues_ragged};
 use pyo3::prelude::*;
 
-/// Which build of the row kernels runs: "avx2" or "baseline" (see `TOKENCLEAN_SIMD`).
+/// Which build of the row kernels runs: "avx2" or "baseline" (see `TOKENCLEAN_SIMD`), or the
+/// benchmarking switch's "recompile-only"/"intrinsics-only".
 #[pyfunction]
 fn kernels() -> &'static str {
-    if crate::simd::avx2_enabled() {
-        "avx2"
-    } else {
-        "baseline"
+    match crate::simd::mode() {
+        crate::simd::Mode {
+            recompile: true,
+            intrinsics: true,
+        } => "avx2",
+        crate::simd::Mode {
+            recompile: true, ..
+        } => "recompile-only",
+        crate::simd::Mode {
+            intrinsics: true, ..
+        } => "intrinsics-only",
+        _ => "baseline",
     }
 }
 
@@ -42,7 +51,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The environment is read here, once, with the GIL held: later reads would race with
     // `os.environ` writes from other threads while the GIL is released.
     crate::parallel::default_threads();
-    crate::simd::avx2_enabled();
+    crate::simd::mode();
+    ragged::bench_switches();
     m.add_function(wrap_pyfunction!(find_label_issues_ragged, m)?)?;
     m.add_function(wrap_pyfunction!(find_label_issues_flat, m)?)?;
     m.add_function(wrap_pyfunction!(confident_thresholds, m)?)?;

@@ -197,12 +197,14 @@ pub(super) fn sentence_labels(
 
 /// Values of recently seen int objects, by address. Labels are mostly a few shared objects
 /// (CPython caches small ints, 32 bytes apart: 256 slots hold every class id below 256).
-/// Measured gain (issue 21 review, list input, 1M tokens, K=9 float32, one thread): 15-20%.
+/// Gains on list input (`benches/engine_parts.py`, 2026-12-07; 1M tokens, one thread): +19%
+/// at K=9 float32, +7% at K=37 float64, +16% at K=7 float64.
 /// Valid for one call: an int cannot change value, and the caller's lists keep every object
 /// seen alive; `forget` (one increment) drops everything when Python code may have run.
 pub(super) struct IntCache {
     slots: Box<[(*mut pyo3::ffi::PyObject, i64, u32); 256]>,
     era: u32,
+    enabled: bool,
 }
 
 impl IntCache {
@@ -210,6 +212,7 @@ impl IntCache {
         IntCache {
             slots: Box::new([(std::ptr::null_mut(), 0, 0); 256]),
             era: 1,
+            enabled: !bench_switches().no_int_cache,
         }
     }
 
@@ -224,7 +227,10 @@ impl IntCache {
     pub(super) fn forget(&mut self) {
         self.era = self.era.wrapping_add(1);
         if self.era == 0 {
-            *self = IntCache::new();
+            *self = IntCache {
+                enabled: self.enabled,
+                ..IntCache::new()
+            };
         }
     }
 }
@@ -284,8 +290,21 @@ impl Labels {
 /// `PyList_GET_ITEM` is a macro outside the limited API (abi3). Its function-call version
 /// measured 3-5% slower on list input (1M tokens, K=9 float32, one thread; issue 21), above
 /// the 3% that would have justified one abi3 wheel: the wheels stay per CPython version.
-#[allow(unsafe_code)]
 pub(super) fn exact_ints(list: &Bound<'_, PyList>, out: &mut Labels, seen: &mut IntCache) -> bool {
+    if seen.enabled {
+        exact_ints_in::<true>(list, out, seen)
+    } else {
+        exact_ints_in::<false>(list, out, seen)
+    }
+}
+
+#[allow(unsafe_code)]
+#[inline(always)]
+fn exact_ints_in<const CACHE: bool>(
+    list: &Bound<'_, PyList>,
+    out: &mut Labels,
+    seen: &mut IntCache,
+) -> bool {
     let start = out.len();
     let n = list.len();
     out.reserve(n);
@@ -297,7 +316,7 @@ pub(super) fn exact_ints(list: &Bound<'_, PyList>, out: &mut Labels, seen: &mut 
             let item = pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t);
             let era = seen.era;
             let slot = seen.slot(item);
-            if slot.0 == item && slot.2 == era {
+            if CACHE && slot.0 == item && slot.2 == era {
                 slot.1
             } else {
                 if pyo3::ffi::PyLong_CheckExact(item) == 0 {
@@ -310,7 +329,9 @@ pub(super) fn exact_ints(list: &Bound<'_, PyList>, out: &mut Labels, seen: &mut 
                     out.truncate(start);
                     return false;
                 }
-                *slot = (item, v as i64, era);
+                if CACHE {
+                    *slot = (item, v as i64, era);
+                }
                 v as i64
             }
         };
@@ -373,8 +394,9 @@ pub(super) fn untracked_block<'a>(t: &'a Typed<'_>) -> Block<'a> {
 }
 
 /// Sentences that are consecutive rows of one C-contiguous array (as `np.split` makes them):
-/// that array, read as one block of `n` rows from element `offset`. Measured gain (issue 21
-/// review, 1M tokens, K=9 float32, one thread): about 10%.
+/// that array, read as one block of `n` rows from element `offset`. Gains on list input
+/// (`benches/engine_parts.py`, 2026-12-07; 1M tokens, one thread): +10% at K=9 float32, +4%
+/// at K=37 float64, +9% at K=7 float64.
 pub(super) enum Run<'py> {
     F32(Bound<'py, PyArrayDyn<f32>>, usize, usize, usize),
     F64(Bound<'py, PyArrayDyn<f64>>, usize, usize, usize),
@@ -399,6 +421,27 @@ impl Run<'_> {
             Run::F64(a, at, n, k) => Block::F64(rows(unsafe { a.as_array() }, *at, *n, *k)?),
         })
     }
+}
+
+/// Parts of the list path that the benchmarking switch `TOKENCLEAN_BENCH_OFF` turns off
+/// (comma-separated `int-cache`, `one-block`), for `benches/engine_parts.py` to measure what
+/// each gains. Read once, at import.
+#[derive(Clone, Copy, Default)]
+pub(super) struct BenchSwitches {
+    pub(super) no_int_cache: bool,
+    pub(super) no_one_block: bool,
+}
+
+pub(super) fn bench_switches() -> BenchSwitches {
+    static SWITCHES: std::sync::OnceLock<BenchSwitches> = std::sync::OnceLock::new();
+    *SWITCHES.get_or_init(|| {
+        let var = std::env::var("TOKENCLEAN_BENCH_OFF").unwrap_or_default();
+        let off = |part| var.split(',').any(|p| p.trim() == part);
+        BenchSwitches {
+            no_int_cache: off("int-cache"),
+            no_one_block: off("one-block"),
+        }
+    })
 }
 
 /// Reads a live array's data address and base object (two struct fields).
@@ -470,6 +513,9 @@ pub(super) fn consecutive_rows<'py>(
     k: usize,
     n: usize,
 ) -> Option<Run<'py>> {
+    if bench_switches().no_one_block {
+        return None;
+    }
     let first = first?;
     if check.broken || check.base.is_null() {
         return None;

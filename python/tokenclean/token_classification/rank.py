@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ SENTENCE_METHODS = ("min", "softmin")
 #: cleanlab's floor of the softmin temperature (only 0 itself means "min").
 _MIN_TEMPERATURE = 1e-6
 
-Issues = Union[list[tuple[int, int]], npt.NDArray[np.intp]]
+Issues = list[tuple[int, int]] | npt.NDArray[np.intp]
 
 
 def _temperature(sentence_score_kwargs: object) -> Any:
@@ -223,7 +223,7 @@ def get_label_quality_scores(
     pieces = np.split(token_scores, np.cumsum(lengths)[:-1])
     if tokens is not None and len(tokens) > 0:
         token_info = []
-        for s, (piece, words) in enumerate(zip(pieces, tokens)):
+        for s, (piece, words) in enumerate(zip(pieces, tokens, strict=False)):
             if len(words) != len(piece):
                 raise ValueError(
                     f"tokens[{s}] has {len(words)} words but sentence {s} has {len(piece)} labels"
@@ -302,7 +302,9 @@ def issues_from_scores(
             return []
         order = np.argsort(np.concatenate(values), kind="stable")
         pairs = zip(
-            np.concatenate(sentences)[order].tolist(), np.concatenate(positions)[order].tolist()
+            np.concatenate(sentences)[order].tolist(),
+            np.concatenate(positions)[order].tolist(),
+            strict=False,
         )
         return list(pairs)
 

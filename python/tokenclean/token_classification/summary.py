@@ -262,7 +262,7 @@ def common_label_issues(
                 "the dataset\n"
             )
         rows = sorted(
-            ([word, total] for word, total in zip(words, totals)),
+            ([word, total] for word, total in zip(words, totals, strict=False)),
             key=lambda row: row[1],
             reverse=True,
         )
@@ -312,7 +312,7 @@ def common_label_issues(
     table: list[list[Any]] = []
     for word in words:
         counts = pair_counts[word]
-        for g, p in zip(*(axis.tolist() for axis in np.nonzero(counts > 0))):
+        for g, p in zip(*(axis.tolist() for axis in np.nonzero(counts > 0)), strict=False):
             if has_names:
                 table.append([word, names[g], names[p], counts[g, p]])
             else:
