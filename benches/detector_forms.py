@@ -44,7 +44,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tagger_quality import DATA as WNUT
-from tagger_quality import corrupt, load, ranking_quality
+from tagger_quality import corrupt, flat_ids, load, ranking_quality, ranks
 
 from tokenclean.models import cross_val_pred_probs
 from tokenclean.ngrams import variation_ngrams, word_ids
@@ -66,9 +66,8 @@ class Case:
 def _wnut(seed: int) -> Case:
     tokens, clean, split, names = load(WNUT)
     noisy = corrupt(tokens, clean, split, rate=0.03, seed=seed)
-    column = {name: i for i, name in enumerate(names)}
-    clean_ids = np.array([column[t] for s in clean for t in s], dtype=np.int64)
-    labels = np.array([column[t] for s in noisy for t in s], dtype=np.int64)
+    clean_ids = flat_ids(clean, names)
+    labels = flat_ids(noisy, names)
     probs, _ = cross_val_pred_probs(tokens, noisy, class_names=names, progress=False)
     ids, lengths = word_ids(tokens)
     v = variation_ngrams(ids, labels, lengths).score
@@ -121,14 +120,6 @@ def _class_threshold(p_given: Floats, labels: npt.NDArray[np.int64]) -> Floats:
     return (sums / np.maximum(counts, 1))[labels]
 
 
-def _ranks(score: Floats) -> Floats:
-    """0 for the most suspect token."""
-    order = np.argsort(-score, kind="stable")
-    ranks = np.empty(len(score))
-    ranks[order] = np.arange(len(score))
-    return ranks
-
-
 Form = Callable[[Case, Floats], Floats]
 FORMS: dict[str, Form] = {
     "sc": lambda c, pg: 1 - pg,
@@ -141,7 +132,7 @@ FORMS: dict[str, Form] = {
         (_class_threshold(pg, c.labels) - pg) * (1 + c.score_v)
     ),
     "(m - p[given] + 1) * (1 + v)": lambda c, pg: (_best_other(c) - pg + 1) * (1 + c.score_v),
-    "rank mean": lambda c, pg: -(_ranks(1 - pg) + _ranks(c.score_v)),
+    "rank mean": lambda c, pg: -(ranks(1 - pg) + ranks(c.score_v)),
 }
 
 

@@ -31,20 +31,12 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tagger_quality import DATA, corrupt, load, ranking_quality
+from tagger_quality import DATA, corrupt, flat_ids, load, ranking_quality, ranks
 
 from tokenclean.models import cross_val_pred_probs
 from tokenclean.ngrams import variation_ngrams, word_ids
 
 Floats = npt.NDArray[np.float64]
-
-
-def _ranks(score: Floats) -> Floats:
-    """0 for the most suspect token (ties by position)."""
-    order = np.argsort(-score, kind="stable")
-    ranks = np.empty(len(score))
-    ranks[order] = np.arange(len(score))
-    return ranks
 
 
 def _figures(sc: Floats, v: Floats, truth: npt.NDArray[np.bool_]) -> Floats:
@@ -62,11 +54,10 @@ def _cells(f: Floats) -> str:
 
 def _one_noise(noise_seed: int, n_members: int) -> None:
     tokens, clean, split, names = load(DATA)
-    column = {name: i for i, name in enumerate(names)}
-    clean_ids = np.array([column[t] for s in clean for t in s], dtype=np.int64)
+    clean_ids = flat_ids(clean, names)
     ids, lengths = word_ids(tokens)
     noisy = corrupt(tokens, clean, split, rate=0.03, seed=noise_seed)
-    labels = np.array([column[t] for s in noisy for t in s], dtype=np.int64)
+    labels = flat_ids(noisy, names)
     rows = np.arange(len(labels))
     truth = clean_ids != labels
     v = variation_ngrams(ids, labels, lengths).score
@@ -90,7 +81,7 @@ def _one_noise(noise_seed: int, n_members: int) -> None:
         "mean probability": _figures(1 - np.mean(members, axis=0)[rows, labels], v, truth),
         # a rank-based score in (0, 1], so that (1 + v) still sharpens it
         "mean rank": _figures(
-            1 - np.mean([_ranks(sc) for sc in sc_members], axis=0) / len(rows), v, truth
+            1 - np.mean([ranks(sc) for sc in sc_members], axis=0) / len(rows), v, truth
         ),
         "agreement": _figures((votes + mean_sc) / (n_members + 1), v, truth),
         "diverse": _figures(1 - np.mean(diverse, axis=0)[rows, labels], v, truth),

@@ -124,9 +124,8 @@ def main() -> None:
         return
     tokens, clean, split, names = load(DATA)
     noisy = corrupt(tokens, clean, split, rate=0.03, seed=0)
-    column = {name: i for i, name in enumerate(names)}
-    clean_ids = np.array([column[t] for s in clean for t in s])
-    noisy_ids = np.array([column[t] for s in noisy for t in s])
+    clean_ids = flat_ids(clean, names)
+    noisy_ids = flat_ids(noisy, names)
     truth = clean_ids != noisy_ids
     lengths = [len(s) for s in noisy]
     n = len(noisy_ids)
@@ -164,6 +163,21 @@ def main() -> None:
             f"{precision:.3f} / {recall:.3f} | {wall:.1f} | {cpu:.1f} |",
             flush=True,
         )
+
+
+def flat_ids(tags: list[list[str]], names: list[str]) -> np.ndarray:
+    """The class id of every tag, sentences concatenated."""
+    column = {name: i for i, name in enumerate(names)}
+    return np.array([column[t] for s in tags for t in s], dtype=np.int64)
+
+
+def ranks(score: np.ndarray) -> np.ndarray:
+    """Each token's place in the ranking by decreasing score (0 = most suspect; ties by
+    position)."""
+    order = np.argsort(-score, kind="stable")
+    out = np.empty(len(score))
+    out[order] = np.arange(len(score))
+    return out
 
 
 def ranking_quality(hits_in_order: np.ndarray, n_true: int) -> tuple[float, float]:
